@@ -1,0 +1,59 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "FastFeedforward",
+    products: [
+        // What apps embed: loading, validation and inference. Depends on libzstd only.
+        .library(name: "FastFeedforward", targets: ["FastFeedforward"]),
+        .executable(name: "fffrun", targets: ["fffrun"]),
+    ],
+    dependencies: [
+        // Used by the fffrun executable only; the library product never links it.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .target(
+            name: "CFFFKernels"
+        ),
+        // The model, its file format (spec/FORMAT.md): reader, writer, validator.
+        .target(
+            name: "FFFFormat",
+            dependencies: ["CZstd"]
+        ),
+        // Allocation-free inference over a loaded model.
+        .target(
+            name: "FFFInference",
+            dependencies: ["FFFFormat", "CFFFKernels"]
+        ),
+        // Umbrella: `import FastFeedforward` brings both.
+        .target(
+            name: "FastFeedforward",
+            dependencies: ["FFFFormat", "FFFInference"]
+        ),
+        .executableTarget(
+            name: "fffrun",
+            dependencies: [
+                "FastFeedforward",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "FFFFormatTests",
+            dependencies: ["FFFFormat"]
+        ),
+        .testTarget(
+            name: "FFFInferenceTests",
+            dependencies: ["FFFInference", "FFFFormat"]
+        ),
+        .testTarget(
+            name: "fffrunTests",
+            dependencies: ["FastFeedforward"]
+        ),
+    ]
+)

@@ -1,0 +1,3 @@
+#ifndef CFFFKERNELS_H
+#define CFFFKERNELS_H
+#endif

@@ -1,0 +1,1 @@
+print("fffrun: under construction")
