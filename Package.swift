@@ -18,6 +18,12 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        // gzip input streams for fffrun; the library products never link it.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "CFFFKernels"
         ),
@@ -31,6 +37,11 @@ let package = Package(
             name: "FFFInference",
             dependencies: ["FFFFormat", "CFFFKernels"]
         ),
+        // Streaming record parsers (CSV/TSV/text, raw binary, IDX, NPY, gzip) used by fffrun.
+        .target(
+            name: "FFFRecords",
+            dependencies: ["CZlib"]
+        ),
         // Umbrella: `import FastFeedforward` brings both.
         .target(
             name: "FastFeedforward",
@@ -40,6 +51,7 @@ let package = Package(
             name: "fffrun",
             dependencies: [
                 "FastFeedforward",
+                "FFFRecords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +62,10 @@ let package = Package(
         .testTarget(
             name: "FFFInferenceTests",
             dependencies: ["FFFInference", "FFFFormat"]
+        ),
+        .testTarget(
+            name: "FFFRecordsTests",
+            dependencies: ["FFFRecords"]
         ),
         .testTarget(
             name: "fffrunTests",
