@@ -1,0 +1,125 @@
+"""The committed conformance corpus: reproducible, well-formed, and judged as its manifest says."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+import make_conformance
+from pyfff.format import ACTIVATIONS, ERROR_CODES, describe, read_model, validate_bytes
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "conformance"
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+VALID = [item["file"] for item in MANIFEST["valid"]]
+INVALID = [(item["file"], item["code"]) for item in MANIFEST["invalid"]]
+
+
+def test_regenerating_reproduces_the_committed_bytes(tmp_path: Path) -> None:
+    make_conformance.write(tmp_path)
+    generated = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file())
+    assert generated == committed
+    for rel in generated:
+        assert (tmp_path / rel).read_bytes() == (CORPUS / rel).read_bytes(), rel
+
+
+def test_manifest_schema() -> None:
+    assert set(MANIFEST) == {"format_version", "valid", "invalid"}
+    assert MANIFEST["format_version"] == "1.0"
+    for item in MANIFEST["valid"]:
+        assert set(item) == {"file", "description"}
+        assert re.fullmatch(r"valid/[a-z0-9_]+\.fff", item["file"]), item
+        assert item["description"].strip()
+    for item in MANIFEST["invalid"]:
+        assert set(item) == {"file", "code", "description"}
+        assert re.fullmatch(r"invalid/[a-z0-9_]+\.fff", item["file"]), item
+        assert item["code"] in ERROR_CODES and item["code"] != "io-error", item
+        assert item["description"].strip()
+    files = VALID + [f for f, _ in INVALID]
+    assert len(files) == len(set(files))
+    on_disk = {p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*.fff")}
+    assert on_disk == set(files)
+
+
+def test_corpus_size_and_code_coverage() -> None:
+    assert len(VALID) >= 8
+    assert len(INVALID) >= 30
+    # Every error code that bytes can cause appears at least once.
+    assert {code for _, code in INVALID} == set(ERROR_CODES) - {"io-error"}
+    for rel in VALID + [f for f, _ in INVALID]:
+        assert (CORPUS / rel).stat().st_size <= 4096, rel
+
+
+@pytest.mark.parametrize("rel", VALID)
+def test_valid_file_is_accepted(rel: str) -> None:
+    data = (CORPUS / rel).read_bytes()
+    assert validate_bytes(data) is None
+    read_model(CORPUS / rel).check()
+
+
+@pytest.mark.parametrize("rel,code", INVALID)
+def test_invalid_file_is_rejected_with_its_code(rel: str, code: str) -> None:
+    err = validate_bytes((CORPUS / rel).read_bytes())
+    assert err is not None, f"{rel} was accepted"
+    assert err.code == code, f"{rel}: {err}"
+
+
+def _checksums_consistent(data: bytes) -> list[str]:
+    """Which CRCs of ``data`` are wrong, recomputed here independently with struct and zlib."""
+    wrong = []
+    if len(data) < 32:
+        return wrong
+    if zlib.crc32(data[:28]) != struct.unpack_from("<I", data, 28)[0]:
+        wrong.append("header")
+    count = struct.unpack_from("<I", data, 12)[0]
+    trailer = 32 + 40 * count
+    if trailer + 8 > len(data):
+        return wrong
+    if zlib.crc32(data[32:trailer]) != struct.unpack_from("<I", data, trailer)[0]:
+        wrong.append("table")
+    for i in range(count):
+        offset, stored = struct.unpack_from("<QQ", data, 32 + 40 * i + 8)
+        crc = struct.unpack_from("<I", data, 32 + 40 * i + 36)[0]
+        if offset + stored <= len(data) and zlib.crc32(data[offset:offset + stored]) != crc:
+            wrong.append(f"section {i}")
+    return wrong
+
+
+@pytest.mark.parametrize("rel,code", INVALID)
+def test_invalid_file_checksums_are_valid_unless_a_checksum_is_the_rule(rel: str, code: str) -> None:
+    wrong = _checksums_consistent((CORPUS / rel).read_bytes())
+    if code == "checksum-mismatch":
+        assert len(wrong) == 1, (rel, wrong)
+    else:
+        assert wrong == [], (rel, wrong)
+
+
+def test_valid_files_cover_the_required_features() -> None:
+    models = {rel: read_model(CORPUS / rel) for rel in VALID}
+    infos = {rel: describe((CORPUS / rel).read_bytes()) for rel in VALID}
+    assert {m.activation for m in models.values()} == set(ACTIVATIONS)
+    depths = {m.depth for m in models.values()}
+    assert 0 in depths and 1 in depths and max(depths) >= 6
+    widths = {m.leaf_width for m in models.values()}
+    assert 1 in widths and max(widths) >= 16
+    assert any(m.master is not None for m in models.values())
+    assert any(m.master is None for m in models.values())
+    preps = {None if m.prep_scale is None else m.prep_scale.shape[0] for m in models.values()}
+    assert None in preps and 1 in preps and any(p is not None and p > 1 for p in preps)
+    assert any(m.labels for m in models.values())
+    assert any(m.metadata for m in models.values())
+    sections = [s for info in infos.values() for s in info["sections"]]
+    assert {s["codec"] for s in sections} == {0, 1}
+    assert {s["filter"] for s in sections} == {0, 1}
+    assert {s["filter_unit"] for s in sections if s["filter"] == 1} == {2, 4, 8}
+    known = {"MODL", "PREP", "NODW", "NODB", "LFW1", "LFB1", "LFW2", "LFB2", "MSW1", "MSB1",
+             "MSW2", "MSB2", "LABL", "META"}
+    unknown = [s for s in sections if s["type"] not in known]
+    assert unknown and all(not s["critical"] for s in unknown)
+    newer = [info for info in infos.values() if info["minor"] > 0]
+    assert newer and any(info["header_flags"] != 0 for info in newer)
