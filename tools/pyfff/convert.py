@@ -1,0 +1,721 @@
+"""Convert trained FFF state_dicts (fastfeedforward's FFF, or the master-leaf variant) to .fff.
+
+The trainer's tensors map one-to-one onto the file's sections (FORMAT.md §9-§11); what this
+module adds is distrust. Every tensor is checked for presence, dtype, shape and finiteness
+against the shapes implied by ``node_weights`` and the optional ``depth`` tensor, so a wrong
+or truncated checkpoint fails here, naming the tensor, instead of producing a file that
+computes nonsense.
+
+Policy for tensors the converter does not know (documented in ``fff-convert --help``):
+- a *direct* tensor of the FFF module (``<prefix><name>`` with no further dot) that is not one
+  of the known names is an error: it may take part in inference, and silently dropping it could
+  change what the model computes;
+- tensors of other modules (outside the prefix, or nested below it) are ignored with a warning,
+  so the FFF layer of a larger model can be extracted with ``--prefix``.
+
+Warnings are issued as :class:`ConvertWarning` through :mod:`warnings`; the CLI prints them.
+torch is never imported: modules and tensors are handled by duck typing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .format import FormatError, MasterLeaf, Model, write_model
+
+__all__ = [
+    "ACTIVATION_NAMES",
+    "CONVERTER_VERSION",
+    "ConvertError",
+    "ConvertWarning",
+    "convert_checkpoint",
+    "convert_state_dict",
+    "main",
+    "save_fff",
+]
+
+CONVERTER_VERSION = "1.0.0"
+PRODUCER = f"fff-convert {CONVERTER_VERSION}"
+ACTIVATION_NAMES = ("identity", "relu", "gelu", "gelu-tanh", "silu", "sigmoid", "tanh")
+MAX_DEPTH = 24  # FORMAT.md §15
+MAX_LABEL_BYTES = 1024  # §12
+MAX_META_KEY_BYTES = 256  # §13
+MAX_META_VALUE_BYTES = 1 << 24
+
+_NODE = "node_weights"
+_CORE = ("node_weights", "node_biases", "w1s", "b1s", "w2s", "b2s")
+_MASTER = ("magic_w1", "magic_b1", "magic_w2", "magic_b2", "k")
+_STATS = ("leaf_usage", "node_usage", "f")
+_KNOWN = ("depth", *_CORE, *_MASTER, *_STATS)
+
+# sysexits.h codes used by the CLI.
+EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_CANTCREAT = 64, 65, 66, 73
+
+
+class ConvertError(Exception):
+    """The state_dict cannot become a valid model; the message names the tensor and the shapes.
+
+    ``usage`` is true when the fault lies in the caller's options (labels, scale, prefix, ...)
+    rather than in the checkpoint, so the CLI can exit 64 instead of 65.
+    """
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class ConvertWarning(UserWarning):
+    """Something was changed or dropped during conversion (float64 rounding, ignored tensors)."""
+
+
+def _fail(message: str, *, usage: bool = False) -> NoReturn:
+    raise ConvertError(message, usage=usage)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, ConvertWarning, stacklevel=3)
+
+
+def _names(items: Iterable[str], limit: int = 12) -> str:
+    items = list(items)
+    shown = ", ".join(repr(i) for i in items[:limit])
+    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "") if items else "(none)"
+
+
+# --------------------------------------------------------------------------- prefix
+
+
+def _find_prefix(keys: Sequence[str], prefix: str | None) -> str:
+    """The prefix P such that ``P + 'node_weights'`` is the FFF's node tensor.
+
+    Only prefixes that are empty or end with '.' count (module paths), so ``foo_node_weights``
+    is not mistaken for a layer.
+    """
+    candidates = sorted(
+        k[: -len(_NODE)] for k in keys if k.endswith(_NODE) and (k == _NODE or k[: -len(_NODE)].endswith("."))
+    )
+    if prefix is not None:
+        if prefix + _NODE in keys:
+            return prefix
+        if prefix and not prefix.endswith(".") and prefix + "." + _NODE in keys:
+            return prefix + "."
+        _fail(
+            f"prefix {prefix!r}: no tensor {prefix + _NODE!r} in the state_dict; "
+            f"prefixes of FFF layers found: {_names(candidates)}",
+            usage=True,
+        )
+    if not candidates:
+        _fail(
+            f"no tensor named 'node_weights' or '<module>.node_weights': not an FFF state_dict "
+            f"(it holds {_names(keys)})"
+        )
+    if len(candidates) > 1:
+        _fail(
+            f"several FFF layers found, with prefixes {_names(candidates)}; choose one with "
+            f"--prefix (prefix=...)",
+            usage=True,
+        )
+    return candidates[0]
+
+
+# --------------------------------------------------------------------------- tensors
+
+
+def _float32(name: str, value: np.ndarray) -> np.ndarray:
+    """``value`` as a finite float32 array; integers and other non-floats are refused.
+
+    float16 and bfloat16 widen exactly; float64 is rounded, with a warning if that changes a value.
+    """
+    array = np.asarray(value)
+    kind, dtype_name = array.dtype.kind, array.dtype.name
+    if dtype_name == "bfloat16":  # ml_dtypes' bfloat16 (kind 'V'): its bits are a float32's top half
+        array = array.astype(np.float32)
+    elif kind != "f":
+        _fail(
+            f"tensor {name!r} has dtype {dtype_name}; expected floating-point weights "
+            f"(float32, float64, float16 or bfloat16)"
+        )
+    bad = ~np.isfinite(array)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        _fail(
+            f"tensor {name!r} holds {int(bad.sum())} non-finite value(s), the first "
+            f"{array[where].item()!r} at index {where}; the format stores finite parameters only"
+        )
+    with np.errstate(over="ignore"):
+        result = array.astype(np.float32)
+    if array.dtype == np.float64:
+        overflow = ~np.isfinite(result)
+        if overflow.any():
+            where = tuple(int(i) for i in np.argwhere(overflow)[0])
+            _fail(f"tensor {name!r} value {array[where].item()!r} at index {where} is too large for float32")
+        changed = result.astype(np.float64) != array
+        if changed.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel = np.abs(result.astype(np.float64) - array) / np.abs(array)
+            _warn(
+                f"tensor {name!r} is float64: {int(changed.sum())} of {array.size} values changed "
+                f"when rounded to float32 (largest relative change {np.nanmax(rel):.3g})"
+            )
+    return np.ascontiguousarray(result)
+
+
+def _expect_shape(name: str, array: np.ndarray, *shapes: tuple[int, ...], meaning: str) -> None:
+    if array.shape not in shapes:
+        wanted = " or ".join(str(s) for s in shapes)
+        _fail(f"tensor {name!r} has shape {array.shape}, expected {wanted} ({meaning})")
+
+
+def _depth_from_nodes(name: str, rows: int) -> int:
+    depth = (rows + 1).bit_length() - 1
+    if (1 << depth) != rows + 1:
+        _fail(
+            f"tensor {name!r} has {rows} rows, but a tree of depth d has 2^d - 1 nodes "
+            f"(0, 1, 3, 7, 15, ...)"
+        )
+    return depth
+
+
+def _declared_depth(name: str, value: np.ndarray) -> int:
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu" or array.size != 1:
+        _fail(f"tensor {name!r} must be a single integer, found dtype {array.dtype.name} shape {array.shape}")
+    return int(array.reshape(()))
+
+
+def _stat_json(name: str, value: np.ndarray) -> str | None:
+    """A training statistic as a compact JSON array; non-finite numbers become null."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        _warn(f"tensor {name!r} has dtype {array.dtype.name}; not kept as metadata")
+        return None
+
+    def encode(v: Any) -> str:
+        if array.dtype.kind == "b":
+            return "true" if v else "false"
+        if array.dtype.kind in "iu":
+            return str(int(v))
+        if not np.isfinite(v):
+            return "null"
+        return str(np.float32(v)) if array.dtype == np.float32 else repr(float(v))
+
+    def nest(a: np.ndarray) -> str:
+        if a.ndim == 0:
+            return encode(a.item() if array.dtype.kind != "f" else a[()])
+        return "[" + ",".join(nest(sub) for sub in a) + "]"
+
+    text = nest(array if array.ndim else array.reshape(1))
+    if len(text) > MAX_META_VALUE_BYTES:
+        _warn(f"tensor {name!r} is too large to keep as metadata ({len(text)} bytes of JSON); dropped")
+        return None
+    return text
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _prep_vector(what: str, value: float | Sequence[float] | np.ndarray | None, width: int) -> np.ndarray | None:
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=np.float64).reshape(-1)
+    if array.size not in (1, width):
+        _fail(f"{what} has {array.size} values; expected 1 (for every feature) or {width} (one per input)", usage=True)
+    if not np.isfinite(array).all():
+        _fail(f"{what} must be finite, got {array[~np.isfinite(array)][0].item()!r}", usage=True)
+    with np.errstate(over="ignore"):
+        result = array.astype(np.float32)
+    if not np.isfinite(result).all():
+        _fail(f"{what} value {array[~np.isfinite(result)][0].item()!r} is too large for float32", usage=True)
+    return result
+
+
+def _preprocessing(
+    scale: float | Sequence[float] | np.ndarray | None,
+    offset: float | Sequence[float] | np.ndarray | None,
+    width: int,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Scale and offset as float32 arrays of one common count C (§8), or (None, None)."""
+    s, o = _prep_vector("input scale", scale, width), _prep_vector("input offset", offset, width)
+    if s is None and o is None:
+        return None, None
+    count = max(a.size for a in (s, o) if a is not None)
+    s = np.ones(count, np.float32) if s is None else np.broadcast_to(s, (count,)).copy()
+    o = np.zeros(count, np.float32) if o is None else np.broadcast_to(o, (count,)).copy()
+    return s, o
+
+
+def _check_labels(labels: Sequence[str] | None, width: int) -> list[str] | None:
+    if labels is None:
+        return None
+    labels = list(labels)
+    if len(labels) != width:
+        _fail(f"{len(labels)} labels given, but the model has {width} outputs", usage=True)
+    seen: set[str] = set()
+    for i, label in enumerate(labels):
+        if not isinstance(label, str):
+            _fail(f"label {i} is a {type(label).__name__}, not a string", usage=True)
+        try:
+            size = len(label.encode("utf-8"))
+        except UnicodeEncodeError:
+            _fail(f"label {i} ({label!r}) is not valid Unicode text", usage=True)
+        if not 1 <= size <= MAX_LABEL_BYTES:
+            _fail(f"label {i} ({label!r:.40}) must be 1 to {MAX_LABEL_BYTES} bytes of UTF-8, is {size}", usage=True)
+        if label in seen:
+            _fail(f"label {i} ({label!r}) is a duplicate; labels must be distinct", usage=True)
+        seen.add(label)
+    return labels
+
+
+def _check_metadata(pairs: list[tuple[str, str]]) -> None:
+    seen: set[str] = set()
+    for key, value in pairs:
+        if not isinstance(key, str) or not isinstance(value, str):
+            _fail(f"metadata key and value must be strings, got {key!r:.40} = {value!r:.40}", usage=True)
+        if not 1 <= len(key) <= MAX_META_KEY_BYTES or not all("\x21" <= c <= "\x7e" for c in key):
+            _fail(f"metadata key {key!r:.60} must be 1 to 256 printable ASCII characters without spaces", usage=True)
+        if key in seen:
+            _fail(f"metadata key {key!r} given twice", usage=True)
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            _fail(f"metadata value of {key!r} is not valid Unicode text", usage=True)
+        if size > MAX_META_VALUE_BYTES:
+            _fail(f"metadata value of {key!r} is {size} bytes; at most {MAX_META_VALUE_BYTES}", usage=True)
+        seen.add(key)
+
+
+def _sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def convert_state_dict(
+    tensors: Mapping[str, Any],
+    *,
+    prefix: str | None = None,
+    input_scale: float | Sequence[float] | np.ndarray | None = None,
+    input_offset: float | Sequence[float] | np.ndarray | None = None,
+    labels: Sequence[str] | None = None,
+    activation: str = "relu",
+    name: str | None = None,
+    source_path: str | os.PathLike[str] | None = None,
+    metadata: Sequence[tuple[str, str]] | None = None,
+) -> Model:
+    """Build a :class:`Model` from a state_dict of numpy arrays (either FFF layout).
+
+    ``prefix`` selects the layer (auto-detected when exactly one ``*node_weights`` exists);
+    ``input_scale``/``input_offset`` become the ``PREP`` section (1 value or one per input);
+    ``source_path`` adds ``source`` and ``source.sha256``; ``name`` defaults to the source's
+    stem. ``metadata`` pairs are appended after the well-known keys. Raises
+    :class:`ConvertError` for anything that does not fit, naming the tensor.
+    """
+    if activation not in ACTIVATION_NAMES:
+        _fail(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATION_NAMES)}", usage=True)
+    keys = list(tensors)
+    for key in keys:
+        if not isinstance(key, str):
+            _fail(f"state_dict key {key!r:.60} is not a string")
+    p = _find_prefix(keys, prefix)
+
+    own = {k[len(p) :]: k for k in keys if k.startswith(p) and "." not in k[len(p) :]}
+    unknown = [full for short, full in own.items() if short not in _KNOWN]
+    if unknown:
+        _fail(
+            f"unknown tensor(s) {_names(unknown)} in the FFF layer at prefix {p!r}: they may take part "
+            f"in inference, so the layer cannot be converted faithfully. Known names: {', '.join(_KNOWN)}. "
+            f"Remove them from the state_dict if they are not part of the model"
+        )
+    others = [k for k in keys if k not in own.values()]
+    if others:
+        _warn(f"ignoring {len(others)} tensor(s) outside the FFF layer at prefix {p!r}: {_names(others, 6)}")
+    missing = [p + n for n in _CORE if n not in own]
+    if missing:
+        _fail(f"missing tensor(s) {_names(missing)} for the FFF layer at prefix {p!r}")
+
+    def get(short: str) -> np.ndarray:
+        return np.asarray(tensors[own[short]])
+
+    full = {short: p + short for short in _KNOWN}
+    node_weights = _float32(full["node_weights"], get("node_weights"))
+    if node_weights.ndim != 2:
+        _fail(f"tensor {full['node_weights']!r} has shape {node_weights.shape}, expected (nodes, input width)")
+    n_nodes, width_in = node_weights.shape
+    if width_in < 1:
+        _fail(f"tensor {full['node_weights']!r} has shape {node_weights.shape}: input width must be at least 1")
+    depth = _depth_from_nodes(full["node_weights"], n_nodes)
+    if "depth" in own:
+        declared = _declared_depth(full["depth"], get("depth"))
+        if declared != depth:
+            _fail(
+                f"tensor {full['depth']!r} says depth {declared} (2^{declared} - 1 nodes), but "
+                f"{full['node_weights']!r} has shape {node_weights.shape} ({n_nodes} nodes, depth {depth})"
+            )
+    if depth > MAX_DEPTH:
+        _fail(f"depth {depth} exceeds the format's limit of {MAX_DEPTH}")
+    n_leaves = n_nodes + 1
+
+    node_biases = _float32(full["node_biases"], get("node_biases"))
+    _expect_shape(full["node_biases"], node_biases, (n_nodes,), (n_nodes, 1), meaning="one bias per node")
+    node_biases = node_biases.reshape(n_nodes)
+
+    w1 = _float32(full["w1s"], get("w1s"))
+    if w1.ndim != 3 or w1.shape[:2] != (n_leaves, width_in) or w1.shape[2] < 1:
+        _fail(
+            f"tensor {full['w1s']!r} has shape {w1.shape}, expected ({n_leaves}, {width_in}, leaf width >= 1) "
+            f"(leaves x inputs x hidden units, from {full['node_weights']!r} {node_weights.shape})"
+        )
+    leaf_width = w1.shape[2]
+    b1 = _float32(full["b1s"], get("b1s"))
+    _expect_shape(full["b1s"], b1, (n_leaves, leaf_width), meaning="leaves x hidden units")
+    w2 = _float32(full["w2s"], get("w2s"))
+    if w2.ndim != 3 or w2.shape[:2] != (n_leaves, leaf_width) or w2.shape[2] < 1:
+        _fail(
+            f"tensor {full['w2s']!r} has shape {w2.shape}, expected ({n_leaves}, {leaf_width}, output width >= 1) "
+            f"(leaves x hidden units x outputs)"
+        )
+    width_out = w2.shape[2]
+    b2 = _float32(full["b2s"], get("b2s"))
+    _expect_shape(full["b2s"], b2, (n_leaves, width_out), meaning="leaves x outputs")
+
+    master = None
+    present = [n for n in _MASTER if n in own]
+    if present:
+        absent = [p + n for n in _MASTER if n not in own]
+        if absent:
+            _fail(
+                f"incomplete master leaf: found {_names(p + n for n in present)} but missing {_names(absent)}"
+            )
+        mw1 = _float32(full["magic_w1"], get("magic_w1"))
+        if mw1.ndim != 3 or mw1.shape[:2] != (1, width_in) or mw1.shape[2] < 1:
+            _fail(f"tensor {full['magic_w1']!r} has shape {mw1.shape}, expected (1, {width_in}, master width >= 1)")
+        master_width = mw1.shape[2]
+        mb1 = _float32(full["magic_b1"], get("magic_b1"))
+        _expect_shape(full["magic_b1"], mb1, (1, master_width), meaning="1 x master hidden units")
+        mw2 = _float32(full["magic_w2"], get("magic_w2"))
+        _expect_shape(full["magic_w2"], mw2, (1, master_width, width_out), meaning="1 x master hidden units x outputs")
+        mb2 = _float32(full["magic_b2"], get("magic_b2"))
+        _expect_shape(full["magic_b2"], mb2, (1, width_out), meaning="1 x outputs")
+        k = _float32(full["k"], get("k"))
+        _expect_shape(full["k"], k, (), (1,), meaning="the scalar mixing logit")
+        master = MasterLeaf(
+            w1=mw1.reshape(width_in, master_width),
+            b1=mb1.reshape(master_width),
+            w2=mw2.reshape(master_width, width_out),
+            b2=mb2.reshape(width_out),
+            k=float(k.reshape(())),
+        )
+
+    scale, offset = _preprocessing(input_scale, input_offset, width_in)
+    checked_labels = _check_labels(labels, width_out)
+
+    pairs: list[tuple[str, str]] = []
+    if name is None and source_path is not None:
+        name = Path(source_path).stem
+    if name is not None:
+        pairs.append(("name", name))
+    pairs.append(("producer", PRODUCER))
+    if source_path is not None:
+        pairs.append(("source", Path(source_path).name))
+        pairs.append(("source.sha256", _sha256(source_path)))
+    for stat in _STATS:
+        if stat in own:
+            text = _stat_json(full[stat], get(stat))
+            if text is not None:
+                pairs.append((f"training.{stat}", text))
+    pairs.extend(metadata or ())
+    _check_metadata(pairs)
+
+    model = Model(
+        input_width=width_in,
+        output_width=width_out,
+        depth=depth,
+        leaf_width=leaf_width,
+        activation=activation,
+        node_weights=node_weights,
+        node_biases=node_biases,
+        w1=w1,
+        b1=b1,
+        w2=w2,
+        b2=b2,
+        master=master,
+        prep_scale=scale,
+        prep_offset=offset,
+        labels=checked_labels,
+        metadata=pairs,
+    )
+    try:
+        model.check()
+    except FormatError as err:  # the checks above should make this unreachable
+        _fail(f"converted model is invalid: {err}")
+    return model
+
+
+def convert_checkpoint(path: str | os.PathLike[str], **kw: Any) -> Model:
+    """Load a torch.save zip or safetensors file (without torch) and convert it.
+
+    Keyword arguments are those of :func:`convert_state_dict`; ``source_path`` defaults to
+    ``path``. Raises :class:`pyfff.checkpoint.CheckpointError` for an unreadable or hostile
+    file, :class:`ConvertError` for one that is not a valid FFF, OSError if it cannot be opened.
+    """
+    tensors = load_checkpoint(path)
+    kw.setdefault("source_path", path)
+    return convert_state_dict(tensors, **kw)
+
+
+def _to_numpy(name: str, value: Any) -> np.ndarray:
+    """A numpy copy of a numpy array, torch tensor (duck-typed), or number."""
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "detach"):  # torch.Tensor / nn.Parameter, without importing torch
+        tensor = value.detach()
+        if str(getattr(tensor, "dtype", "")) == "torch.bfloat16":
+            tensor = tensor.float()  # numpy has no bfloat16; widening is exact
+        return np.asarray(tensor.cpu().numpy())
+    try:
+        return np.asarray(value)
+    except Exception as err:
+        raise ConvertError(f"state_dict entry {name!r} is a {type(value).__name__}, not a tensor") from err
+
+
+def save_fff(
+    module_or_state_dict: Any,
+    path: str | os.PathLike[str],
+    *,
+    codec: str = "zstd",
+    shuffle: bool = True,
+    level: int = 19,
+    **kw: Any,
+) -> Model:
+    """Write a trained FFF straight to ``path`` (atomically) and return the model written.
+
+    Accepts anything with ``.state_dict()`` (a torch ``nn.Module``; torch is not imported here)
+    or a mapping of names to tensors or numpy arrays. Other keywords go to
+    :func:`convert_state_dict`.
+    """
+    source = module_or_state_dict
+    if hasattr(source, "state_dict") and callable(source.state_dict):
+        source = source.state_dict()
+    if not isinstance(source, Mapping):
+        _fail(f"expected an nn.Module or a state_dict mapping, got {type(source).__name__}", usage=True)
+    tensors = {key: _to_numpy(str(key), value) for key, value in source.items()}
+    model = convert_state_dict(tensors, **kw)
+    write_model(model, path, codec=codec, shuffle=shuffle, level=level)
+    return model
+
+
+# --------------------------------------------------------------------------- CLI
+
+_DESCRIPTION = """\
+Convert a trained Fast Feedforward network (a PyTorch state_dict saved with torch.save, or a
+safetensors file) into an .fff model file. torch is not needed and the checkpoint's pickle is
+never executed: only tensor data is read, and anything else in it is refused.
+
+Both trainer layouts are recognised: fastfeedforward's FFF (node_weights, node_biases, w1s,
+b1s, w2s, b2s, depth) and the master-leaf variant (adds magic_w1, magic_b1, magic_w2, magic_b2,
+k). The layer is found by its node_weights tensor; when a checkpoint holds several FFF layers
+(model.fff.node_weights, ...), pick one with --prefix. Tensors of other modules are ignored
+with a warning; an unknown tensor inside the FFF layer is an error, since it might matter.
+leaf_usage, node_usage and f are kept as metadata (training.*), with the checkpoint's name,
+SHA-256 and the converter's version.
+
+The network sees x = raw * scale + offset (--input-scale, --input-offset): bake the training
+input normalisation into the file so users can feed raw data (pixels 0..255, say).
+"""
+
+_EPILOG = """\
+examples:
+  # MNIST checkpoint trained on ToTensor() + Normalize(0.5, 0.5): x = p * 2/255 - 1
+  fff-convert ml_mnist_l4_d2.pt -o m.fff --input-scale 0.00784313725490196 --input-offset -1 \\
+      --labels 0,1,2,3,4,5,6,7,8,9
+
+  # the same, scale written as a fraction, with a name and extra metadata
+  fff-convert ml_mnist_l4_d2.pt -o m.fff --input-scale 2/255 --input-offset -1 \\
+      --name "MNIST, depth 2" --metadata dataset=MNIST
+
+  # one FFF layer out of a larger model, uncompressed (codec none) for inspection
+  fff-convert model.pt -o layer.fff --prefix encoder.ffn. --activation gelu --codec none
+
+exit status: 0 success; 64 bad usage; 65 bad input data (corrupt, hostile or non-FFF
+checkpoint, wrong shapes, non-finite weights); 66 input file missing or unreadable;
+73 output cannot be created. Nothing is written at OUT on any error.
+"""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports usage errors with exit status 64 (EX_USAGE) instead of 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _number(token: str) -> float:
+    """A float, or a fraction such as 2/255 (computed exactly, then rounded once)."""
+    token = token.strip()
+    try:
+        return float(Fraction(token)) if "/" in token else float(token)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a number: {token!r}") from None
+
+
+def _numbers(text: str) -> list[float]:
+    return [_number(t) for t in text.split(",")]
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog="fff-convert",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="torch.save (.pt) or safetensors file")
+    parser.add_argument("-o", "--output", metavar="OUT.fff", required=True, help="model file to write")
+    parser.add_argument(
+        "--input-scale", metavar="S", type=_numbers,
+        help="multiply raw inputs by S (one number, a fraction like 2/255, or I comma-separated)",
+    )
+    parser.add_argument(
+        "--input-offset", metavar="O", type=_numbers,
+        help="then add O (one number or I comma-separated; write --input-offset=-1,2,... for a list "
+        "that starts with a minus sign)",
+    )
+    labels = parser.add_mutually_exclusive_group()
+    labels.add_argument("--labels", metavar="a,b,...", help="class names, one per output, comma-separated")
+    labels.add_argument("--labels-file", metavar="F", help="class names, one per line (UTF-8)")
+    parser.add_argument("--prefix", metavar="P", help="state_dict prefix of the FFF layer, e.g. model.fff.")
+    parser.add_argument(
+        "--activation", default="relu", choices=ACTIVATION_NAMES,
+        help="hidden-layer activation the model was trained with (default: relu)",
+    )
+    parser.add_argument("--name", metavar="N", help="model name (default: the checkpoint's file stem)")
+    parser.add_argument("--codec", default="zstd", choices=("zstd", "none"), help="section codec (default: zstd)")
+    parser.add_argument(
+        "--level", type=int, default=19, choices=range(1, 23), metavar="1..22", help="zstd level (default: 19)"
+    )
+    parser.add_argument("--no-shuffle", action="store_true", help="do not byte-shuffle tensor sections")
+    parser.add_argument(
+        "--metadata", metavar="KEY=VALUE", type=_key_value, action="append", default=[],
+        help="extra metadata pair (repeat the option for several)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    return parser
+
+
+def _read_labels_file(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline ends the last label; it does not start an empty one
+    return [line.rstrip("\r") for line in lines]
+
+
+def _summary(model: Model, out: str, size: int) -> str:
+    master = f"master leaf width {model.master.width}" if model.master is not None else "no master leaf"
+    if model.prep_scale is None:
+        prep = ""
+    elif model.prep_scale.size == 1:
+        prep = f", x = raw * {model.prep_scale[0]:.9g} + {model.prep_offset[0]:.9g}"
+    else:
+        prep = ", per-feature preprocessing"
+    labels = f", {len(model.labels)} labels" if model.labels else ""
+    return (
+        f"{out}: depth {model.depth} ({1 << model.depth} leaves of width {model.leaf_width}), "
+        f"{model.input_width} -> {model.output_width}, {master}, {model.activation}{prep}{labels}; "
+        f"{size} bytes written"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``fff-convert`` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    prog = parser.prog
+
+    def error(status: int, message: str) -> int:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return status
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvertWarning)
+        try:
+            status = _run(args, error)
+        finally:
+            if not args.quiet:
+                for w in caught:
+                    if issubclass(w.category, ConvertWarning):
+                        print(f"{prog}: warning: {w.message}", file=sys.stderr)
+    return status
+
+
+def _run(args: argparse.Namespace, error: Any) -> int:
+    source, out = args.checkpoint, args.output
+    if not os.path.exists(source):
+        return error(EX_NOINPUT, f"{source}: no such file")
+    if os.path.isdir(source):
+        return error(EX_NOINPUT, f"{source}: is a directory, expected a checkpoint file")
+    if os.path.exists(out) and os.path.samefile(source, out):
+        return error(EX_USAGE, f"output {out} is the input checkpoint; refusing to overwrite it")
+    labels: list[str] | None = None
+    if args.labels is not None:
+        labels = args.labels.split(",")
+    elif args.labels_file is not None:
+        try:
+            labels = _read_labels_file(args.labels_file)
+        except FileNotFoundError:
+            return error(EX_NOINPUT, f"{args.labels_file}: no such labels file")
+        except UnicodeDecodeError as err:
+            return error(EX_DATAERR, f"{args.labels_file}: labels file is not UTF-8 ({err})")
+        except OSError as err:
+            return error(EX_NOINPUT, f"{args.labels_file}: cannot read labels file: {err.strerror or err}")
+    try:
+        model = convert_checkpoint(
+            source,
+            prefix=args.prefix,
+            input_scale=args.input_scale,
+            input_offset=args.input_offset,
+            labels=labels,
+            activation=args.activation,
+            name=args.name,
+            metadata=args.metadata,
+        )
+    except ConvertError as err:
+        return error(EX_USAGE if err.usage else EX_DATAERR, f"{source}: {err}")
+    except (CheckpointError, FormatError) as err:
+        return error(EX_DATAERR, str(err))
+    except OSError as err:
+        return error(EX_NOINPUT, f"{source}: cannot read: {err.strerror or err}")
+    try:
+        data = write_model(model, out, codec=args.codec, shuffle=not args.no_shuffle, level=args.level)
+    except FormatError as err:
+        return error(EX_DATAERR, f"cannot encode the model: {err}")
+    except OSError as err:
+        return error(EX_CANTCREAT, f"cannot create {out}: {err.strerror or err}")
+    if not args.quiet:
+        print(_summary(model, out, len(data)))
+    return 0
