@@ -24,8 +24,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Inference kernels in C: AVX-512F, AVX2+FMA and portable paths chosen at run time
+        // through per-function target attributes (no compiler flags).
         .target(
-            name: "CFFFKernels"
+            name: "CFFFKernels",
+            linkerSettings: [.linkedLibrary("m")]
         ),
         // The model, its file format (spec/FORMAT.md): reader, writer, validator.
         .target(

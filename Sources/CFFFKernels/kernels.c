@@ -1,1 +1,106 @@
+/* Run-time dispatch between the kernel paths, CPU detection and FFF_KERNEL. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activation.h"
 #include "include/CFFFKernels.h"
+
+#define DECLARE_PATH(s)                                                                          \
+    int32_t fff_predict_one_##s(const fff_plan *, const fff_workspace *, const float *, int,    \
+                                float *);                                                        \
+    int32_t fff_leaf_one_##s(const fff_plan *, const fff_workspace *, const float *, int);     \
+    void fff_predict_batch_##s(const fff_plan *, const fff_workspace *, const float *, int64_t, \
+                               int, float *, int32_t *);
+
+DECLARE_PATH(portable)
+#if defined(__x86_64__)
+DECLARE_PATH(avx2)
+DECLARE_PATH(avx512)
+#endif
+
+int fff_kernel_supported(int kernel)
+{
+    switch (kernel) {
+    case FFF_KERNEL_PORTABLE:
+        return 1;
+#if defined(__x86_64__)
+    case FFF_KERNEL_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case FFF_KERNEL_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f");
+#endif
+    default:
+        return 0;
+    }
+}
+
+int fff_kernel_best(void)
+{
+    if (fff_kernel_supported(FFF_KERNEL_AVX512)) return FFF_KERNEL_AVX512;
+    if (fff_kernel_supported(FFF_KERNEL_AVX2)) return FFF_KERNEL_AVX2;
+    return FFF_KERNEL_PORTABLE;
+}
+
+int fff_kernel_from_environment(void)
+{
+    const char *value = getenv("FFF_KERNEL");
+    if (value == NULL || value[0] == '\0') return -1;
+    if (strcmp(value, "portable") == 0) return FFF_KERNEL_PORTABLE;
+    if (strcmp(value, "avx2") == 0) return FFF_KERNEL_AVX2;
+    if (strcmp(value, "avx512") == 0) return FFF_KERNEL_AVX512;
+    return -2;
+}
+
+int32_t fff_predict_one(const fff_plan *plan, const fff_workspace *ws, const float *raw,
+                        int preprocessed, float *out)
+{
+    switch (plan->kernel) {
+#if defined(__x86_64__)
+    case FFF_KERNEL_AVX512: return fff_predict_one_avx512(plan, ws, raw, preprocessed, out);
+    case FFF_KERNEL_AVX2: return fff_predict_one_avx2(plan, ws, raw, preprocessed, out);
+#endif
+    default: return fff_predict_one_portable(plan, ws, raw, preprocessed, out);
+    }
+}
+
+int32_t fff_leaf_one(const fff_plan *plan, const fff_workspace *ws, const float *raw,
+                     int preprocessed)
+{
+    switch (plan->kernel) {
+#if defined(__x86_64__)
+    case FFF_KERNEL_AVX512: return fff_leaf_one_avx512(plan, ws, raw, preprocessed);
+    case FFF_KERNEL_AVX2: return fff_leaf_one_avx2(plan, ws, raw, preprocessed);
+#endif
+    default: return fff_leaf_one_portable(plan, ws, raw, preprocessed);
+    }
+}
+
+void fff_predict_batch(const fff_plan *plan, const fff_workspace *ws, const float *raw,
+                       int64_t count, int preprocessed, float *out, int32_t *leaves)
+{
+    switch (plan->kernel) {
+#if defined(__x86_64__)
+    case FFF_KERNEL_AVX512:
+        fff_predict_batch_avx512(plan, ws, raw, count, preprocessed, out, leaves);
+        return;
+    case FFF_KERNEL_AVX2:
+        fff_predict_batch_avx2(plan, ws, raw, count, preprocessed, out, leaves);
+        return;
+#endif
+    default:
+        fff_predict_batch_portable(plan, ws, raw, count, preprocessed, out, leaves);
+        return;
+    }
+}
+
+float fff_activation(int32_t code, float value) { return fff_activation_apply(code, value); }
+
+void fff_mixing_weights(float k, float *leaf_share, float *master_share)
+{
+    const double s = 1.0 / (1.0 + exp(-(double)k));
+    *leaf_share = (float)s;
+    *master_share = (float)(1.0 - s);
+}

@@ -95,13 +95,15 @@ public struct FFFModel: Sendable, Equatable {
             guard labels.count == outputWidth else {
                 throw FFFError(.shapeMismatch, "\(labels.count) labels for \(outputWidth) outputs")
             }
-            var seen = Set<String>()
+            // Distinct as bytes, as the spec says: Swift's String equality would merge
+            // canonically equivalent labels ("é" precomposed and decomposed) that a file may hold.
+            var seen = Set<[UInt8]>()
             for (index, label) in labels.enumerated() {
                 let bytes = label.utf8.count
                 guard bytes >= 1, bytes <= FormatLimits.maxLabelBytes else {
                     throw FFFError(.invalidValue, "label \(index) is \(bytes) bytes; labels are 1 ... \(FormatLimits.maxLabelBytes) bytes")
                 }
-                guard seen.insert(label).inserted else {
+                guard seen.insert(Array(label.utf8)).inserted else {
                     throw FFFError(.invalidValue, "label \(index) '\(label)' is a duplicate")
                 }
             }
@@ -109,7 +111,7 @@ public struct FFFModel: Sendable, Equatable {
         guard metadata.count <= FormatLimits.maxMetadataPairs else {
             throw FFFError(.invalidValue, "\(metadata.count) metadata pairs; at most \(FormatLimits.maxMetadataPairs)")
         }
-        var keys = Set<String>()
+        var keys = Set<[UInt8]>()
         for entry in metadata {
             let keyBytes = Array(entry.key.utf8)
             guard !keyBytes.isEmpty, keyBytes.count <= FormatLimits.maxMetadataKeyBytes,
@@ -119,7 +121,7 @@ public struct FFFModel: Sendable, Equatable {
             guard entry.value.utf8.count <= FormatLimits.maxMetadataValueBytes else {
                 throw FFFError(.invalidValue, "metadata value of '\(entry.key)' exceeds \(FormatLimits.maxMetadataValueBytes) bytes")
             }
-            guard keys.insert(entry.key).inserted else {
+            guard keys.insert(keyBytes).inserted else {
                 throw FFFError(.invalidValue, "metadata key '\(entry.key)' appears twice")
             }
         }
@@ -165,7 +167,7 @@ public struct FFFModel: Sendable, Equatable {
     }
 
     private static func checkFinite(_ what: String, _ values: [Float]) throws(FFFError) {
-        if let index = values.firstIndex(where: { !$0.isFinite }) {
+        if let index = FloatScan.firstNonFinite(values) {
             throw FFFError(.nonFiniteParameter, "\(what)[\(index)] is \(values[index]); parameters must be finite")
         }
     }

@@ -1,1 +1,0 @@
-print("fffrun: under construction")
