@@ -1,0 +1,5 @@
+/// A validated file: its layout and the model it holds.
+public struct FFFFile: Sendable {
+    public let layout: FFFFileLayout
+    public let model: FFFModel
+}

@@ -1,0 +1,177 @@
+import CZstd
+
+/// Writes FFF files (spec/FORMAT.md §18).
+///
+/// Sections come in §6's order: `MODL`, `PREP` (if the model has preprocessing), the node
+/// sections (depth >= 1), the leaf sections, the master-leaf sections (if any), `LABL` (if the
+/// model has labels) and `META` (if it has metadata). Every reserved field and padding byte is
+/// zero and every checksum is computed last.
+///
+/// Output is deterministic: the same model, options and libzstd version give the same bytes, so
+/// writing, reading and writing again reproduces the file exactly.
+public enum FFFWriter {
+    /// How sections are encoded.
+    public struct Options: Sendable {
+        /// The codec of every section (`MODL` included).
+        public var codec: SectionCodec
+        /// The Zstandard level for `.zstd`, clamped to libzstd's range. The reference writers use 19.
+        public var level: Int
+        /// Byte-shuffle the float32 tensor sections (§9 ... §11) with unit 4 before the codec.
+        public var shuffle: Bool
+
+        public init(codec: SectionCodec = .zstd, level: Int = 19, shuffle: Bool = true) {
+            self.codec = codec
+            self.level = level
+            self.shuffle = shuffle
+        }
+    }
+
+    /// The bytes of a file holding `model`.
+    ///
+    /// Cannot fail: the model is valid by construction. If libzstd cannot allocate its context,
+    /// the section concerned is stored with codec `none` (still a valid file).
+    /// - Complexity: O(number of parameters), times zstd's cost per byte at `options.level`.
+    public static func write(_ model: FFFModel, options: Options = Options()) -> [UInt8] {
+        let level = Int32(clamping: min(max(options.level, Int(ZSTD_minCLevel())), Int(ZSTD_maxCLevel())))
+        let sections = payloads(of: model).map { section, payload in
+            encode(section, payload, codec: options.codec, level: level,
+                   shuffle: options.shuffle && section.isTensor)
+        }
+        return assemble(sections)
+    }
+
+    /// Writes `model` to `path` atomically: to a temporary file in the same directory, flushed,
+    /// then renamed over `path`. A failed write leaves no partial file under `path`.
+    /// - Throws: `FFFError` with code `io-error`.
+    public static func write(_ model: FFFModel, to path: String, options: Options = Options()) throws(FFFError) {
+        try FileIO.writeAtomically(write(model, options: options), to: path)
+    }
+
+    /// One encoded section, ready to be laid out.
+    private struct EncodedSection {
+        let type: KnownSection
+        let stored: [UInt8]
+        let decodedLength: Int
+        let codec: SectionCodec
+        let filterUnit: UInt8  // 0: no filter
+    }
+
+    /// The decoded payload of every section the model needs, in §6's order.
+    private static func payloads(of model: FFFModel) -> [(KnownSection, [UInt8])] {
+        var result: [(KnownSection, [UInt8])] = []
+        var header = ByteWriter()
+        header.u32(ModelHeader.layerKindFFF)
+        header.u32(UInt32(model.inputWidth))
+        header.u32(UInt32(model.outputWidth))
+        header.u32(UInt32(model.depth))
+        header.u32(UInt32(model.leafWidth))
+        header.u32(UInt32(model.masterLeaf?.width ?? 0))
+        header.u8(model.activation.rawValue)
+        header.u8(ModelHeader.elementTypeFloat32)
+        header.u16(0)
+        header.f32(model.masterLeaf?.mixingLogit ?? 0)
+        header.zeros(32)
+        result.append((.modl, header.bytes))
+
+        if let preprocessing = model.preprocessing {
+            var prep = ByteWriter()
+            prep.u32(UInt32(preprocessing.scale.count))
+            prep.u32(0)
+            prep.floats(preprocessing.scale)
+            prep.floats(preprocessing.offset)
+            result.append((.prep, prep.bytes))
+        }
+        func tensor(_ type: KnownSection, _ values: [Float]) {
+            var writer = ByteWriter()
+            writer.floats(values)
+            result.append((type, writer.bytes))
+        }
+        if model.depth >= 1 {
+            tensor(.nodw, model.nodeWeights)
+            tensor(.nodb, model.nodeBiases)
+        }
+        tensor(.lfw1, model.leafHiddenWeights)
+        tensor(.lfb1, model.leafHiddenBiases)
+        tensor(.lfw2, model.leafOutputWeights)
+        tensor(.lfb2, model.leafOutputBiases)
+        if let master = model.masterLeaf {
+            tensor(.msw1, master.hiddenWeights)
+            tensor(.msb1, master.hiddenBiases)
+            tensor(.msw2, master.outputWeights)
+            tensor(.msb2, master.outputBiases)
+        }
+        if let labels = model.labels {
+            var labl = ByteWriter()
+            labl.u32(UInt32(labels.count))
+            labl.u32(0)
+            for label in labels { labl.string(label) }
+            result.append((.labl, labl.bytes))
+        }
+        if !model.metadata.isEmpty {
+            var meta = ByteWriter()
+            meta.u32(UInt32(model.metadata.count))
+            meta.u32(0)
+            for entry in model.metadata {
+                meta.string(entry.key)
+                meta.string(entry.value)
+            }
+            result.append((.meta, meta.bytes))
+        }
+        return result
+    }
+
+    private static func encode(_ type: KnownSection, _ payload: [UInt8], codec: SectionCodec, level: Int32, shuffle: Bool) -> EncodedSection {
+        let unit = 4
+        let filtered = shuffle ? ByteShuffle.shuffled(payload, unit: unit) : payload
+        let filterUnit: UInt8 = shuffle ? UInt8(unit) : 0
+        if codec == .zstd, let frame = filtered.withUnsafeBytes({ ZstdCodec.compress($0, level: level) }) {
+            return EncodedSection(type: type, stored: frame, decodedLength: payload.count, codec: .zstd, filterUnit: filterUnit)
+        }
+        return EncodedSection(type: type, stored: filtered, decodedLength: payload.count, codec: .none, filterUnit: filterUnit)
+    }
+
+    /// Header, table, trailer, then each section padded to a multiple of 8 (§3.3).
+    private static func assemble(_ sections: [EncodedSection]) -> [UInt8] {
+        let tableEnd = FileParser.headerSize + SectionEntry.size * sections.count + FileParser.trailerSize
+        var offsets: [Int] = []
+        var end = tableEnd
+        for (index, section) in sections.enumerated() {
+            let offset = index == 0 ? tableEnd : (end + 7) & ~7
+            offsets.append(offset)
+            end = offset + section.stored.count
+        }
+        var out = ByteWriter()
+        out.bytes.reserveCapacity(end)
+        out.bytes.append(contentsOf: FileParser.magic)
+        out.u16(UInt16(FileParser.implementedMajor))
+        out.u16(UInt16(FileParser.implementedMinor))
+        out.u32(UInt32(sections.count))
+        out.u64(UInt64(end))
+        out.u32(0)
+        out.u32(CRC32.checksum(out.bytes))
+
+        for (section, offset) in zip(sections, offsets) {
+            out.bytes.append(contentsOf: section.type.bytes)
+            out.u32(section.type.isCritical ? 1 : 0)
+            out.u64(UInt64(offset))
+            out.u64(UInt64(section.stored.count))
+            out.u64(UInt64(section.decodedLength))
+            out.u8(section.codec.rawValue)
+            out.u8(section.filterUnit == 0 ? 0 : 1)
+            out.u8(section.filterUnit)
+            out.u8(0)
+            out.u32(CRC32.checksum(section.stored))
+        }
+        let tableChecksum = out.bytes.withUnsafeBytes {
+            CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[FileParser.headerSize ..< tableEnd - FileParser.trailerSize]))
+        }
+        out.u32(tableChecksum)
+        out.u32(0)
+
+        for (section, offset) in zip(sections, offsets) {
+            out.zeros(offset - out.bytes.count)
+            out.bytes.append(contentsOf: section.stored)
+        }
+        return out.bytes
+    }
+}

@@ -1,0 +1,585 @@
+/// Validates and decodes one file in exactly the order of spec/FORMAT.md §16, so that the first
+/// error reported is the one every conforming implementation reports.
+///
+/// Nothing is allocated from a declared size before that size has been checked against the
+/// file, the spec's limits and the reader's budget; every read is bounds-checked (`ByteReader`)
+/// and every size computation overflow-checked.
+struct FileParser {
+    static let magic: [UInt8] = [0x89, 0x46, 0x46, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+    static let headerSize = 32
+    static let trailerSize = 8
+    static let implementedMajor = 1
+    static let implementedMinor = 0
+
+    private let reader: ByteReader
+    private let options: FFFReader.Options
+    private var minorVersion = 0
+    private var entries: [SectionEntry] = []
+    private var decoder: ZstdCodec.Decoder?
+
+    init(_ bytes: UnsafeRawBufferPointer, options: FFFReader.Options) {
+        self.reader = ByteReader(bytes)
+        self.options = options
+    }
+
+    /// §2.2: a file of a newer minor version may use reserved fields; its padding stays zero.
+    private var checksReserved: Bool { minorVersion <= Self.implementedMinor }
+
+    // MARK: - Steps 1 ... 11: header, table, layout, checksums
+
+    /// What the 32-byte header declares, once §16 steps 1 ... 5 have passed.
+    struct Header {
+        let majorVersion: Int
+        let minorVersion: Int
+        let sectionCount: Int
+        let declaredLength: UInt64
+        /// `32 + 40 * count + 8`: where the first section starts.
+        var tableEnd: Int { FileParser.headerSize + SectionEntry.size * sectionCount + FileParser.trailerSize }
+    }
+
+    /// §16 steps 1 ... 5: magic, header size, version, header checksum, flags, section count.
+    /// They depend on the first 32 bytes only, so a file reader can run them before reading on.
+    mutating func parseHeader() throws(FFFError) -> Header {
+        let size = reader.count
+        // 1. Magic.
+        for i in 0..<min(8, size) where reader.bytes[i] != Self.magic[i] {
+            throw FFFError(.badMagic, "byte \(i) is \(hex(reader.bytes[i])), expected \(hex(Self.magic[i])); an FFF file starts with 89 46 46 46 0D 0A 1A 0A", offset: i)
+        }
+        if size < 8 {
+            throw FFFError(.truncated, "the file is \(size) bytes, shorter than the 8-byte magic", offset: size)
+        }
+        // 2. Header.
+        if size < Self.headerSize {
+            throw FFFError(.truncated, "the file is \(size) bytes, shorter than the 32-byte header", offset: size)
+        }
+        // 3. Version.
+        let major = Int(reader.u16(at: 8) ?? 0)
+        let minor = Int(reader.u16(at: 10) ?? 0)
+        if major != Self.implementedMajor {
+            throw FFFError(.unsupportedVersion, "major version is \(major); this reader implements version \(Self.implementedMajor)", offset: 8)
+        }
+        // 4. Header checksum.
+        let headerChecksum = reader.u32(at: 28) ?? 0
+        let computedHeader = CRC32.checksum(reader.slice(at: 0, length: 28) ?? UnsafeRawBufferPointer(start: nil, count: 0))
+        if headerChecksum != computedHeader {
+            throw FFFError(.checksumMismatch, "header checksum is \(hex32(headerChecksum)); bytes 0 ..< 28 give \(hex32(computedHeader))", offset: 28)
+        }
+        minorVersion = minor
+        // 5. Header flags and section count.
+        let headerFlags = reader.u32(at: 24) ?? 0
+        if checksReserved, headerFlags != 0 {
+            throw FFFError(.reservedNonzero, "header flags are \(hex32(headerFlags)); they are reserved and must be 0", offset: 24)
+        }
+        let count = Int(reader.u32(at: 12) ?? 0)
+        if count == 0 {
+            throw FFFError(.invalidValue, "section count is 0; a file has 1 ... \(FormatLimits.maxSectionCount) sections", offset: 12)
+        }
+        if count > FormatLimits.maxSectionCount {
+            throw FFFError(.limitExceeded, "section count is \(count); the limit is \(FormatLimits.maxSectionCount)", offset: 12)
+        }
+        return Header(majorVersion: major, minorVersion: minor, sectionCount: count, declaredLength: reader.u64(at: 16) ?? 0)
+    }
+
+    /// Checks everything up to and including the section checksums (§16 steps 1 ... 11).
+    mutating func parseLayout() throws(FFFError) -> FFFFileLayout {
+        let size = reader.count
+        let header = try parseHeader()
+        let (major, minor, count) = (header.majorVersion, header.minorVersion, header.sectionCount)
+        // 6. File length.
+        let tableEnd = header.tableEnd
+        let declaredLength = header.declaredLength
+        if UInt64(size) > declaredLength {
+            throw FFFError(.trailingBytes, "\(UInt64(size) - declaredLength) bytes follow the declared file length \(declaredLength)", offset: Int(declaredLength))
+        }
+        if UInt64(size) < declaredLength {
+            throw FFFError(.truncated, "the file is \(size) bytes; its header declares \(declaredLength)", offset: size)
+        }
+        if size < tableEnd {
+            throw FFFError(.truncated, "the file is \(size) bytes; its table of \(count) sections ends at \(tableEnd)", offset: size)
+        }
+        // 7. Table checksum and trailer.
+        let tableBytes = reader.slice(at: Self.headerSize, length: SectionEntry.size * count) ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let tableChecksum = reader.u32(at: tableEnd - 8) ?? 0
+        let computedTable = CRC32.checksum(tableBytes)
+        if tableChecksum != computedTable {
+            throw FFFError(.checksumMismatch, "table checksum is \(hex32(tableChecksum)); the \(count) entries give \(hex32(computedTable))", offset: tableEnd - 8)
+        }
+        let trailerReserved = reader.u32(at: tableEnd - 4) ?? 0
+        if checksReserved, trailerReserved != 0 {
+            throw FFFError(.reservedNonzero, "table trailer's reserved field is \(hex32(trailerReserved)); it must be 0", offset: tableEnd - 4)
+        }
+        // 8. Each entry's fields and layout.
+        entries = (0..<count).map { SectionEntry(index: $0, reader: reader) }
+        var previousEnd = tableEnd
+        for entry in entries {
+            try checkEntry(entry, expectedOffset: entry.index == 0 ? tableEnd : align8(previousEnd), previousEnd: previousEnd, fileLength: size)
+            previousEnd = Int(entry.offset) + Int(entry.storedLength)  // proven <= size by checkEntry
+        }
+        // 9. Nothing after the last section.
+        if previousEnd != size {
+            let last = entries[entries.count - 1]
+            throw FFFError(.badLayout, "the last section ends at \(previousEnd); the file length is \(size)", section: last.typeName, offset: last.storedLengthOffset)
+        }
+        // 10. Section types.
+        if entries[0].typeName != KnownSection.modl.rawValue {
+            throw FFFError(.missingSection, "the first section is \(entries[0].typeName); it must be MODL", section: entries[0].typeName, offset: entries[0].entryOffset)
+        }
+        var seen = Set<[UInt8]>()
+        for entry in entries {
+            if !seen.insert(entry.typeBytes).inserted {
+                throw FFFError(.duplicateSection, "section \(entry.typeName) appears a second time (table entry \(entry.index))", section: entry.typeName, offset: entry.entryOffset)
+            }
+            if let known = entry.known {
+                if known.isCritical != entry.isCritical {
+                    throw FFFError(.invalidValue, "section \(entry.typeName) has its critical bit \(entry.isCritical ? "set" : "clear"); the spec defines it as \(known.isCritical ? "critical" : "ancillary")", section: entry.typeName, offset: entry.flagsOffset)
+                }
+            } else if entry.isCritical {
+                throw FFFError(.unknownCriticalSection, "section type \(entry.typeName) is unknown to this reader and marked critical", section: entry.typeName, offset: entry.entryOffset)
+            }
+        }
+        // 11. Section checksums.
+        for entry in entries {
+            let stored = storedBytes(of: entry)
+            let computed = CRC32.checksum(stored)
+            if computed != entry.checksum {
+                throw FFFError(.checksumMismatch, "section checksum is \(hex32(entry.checksum)); its \(stored.count) stored bytes give \(hex32(computed))", section: entry.typeName, offset: Int(entry.offset))
+            }
+        }
+        return FFFFileLayout(
+            majorVersion: major, minorVersion: minor, fileLength: size,
+            sections: entries.map { entry in
+                FFFSectionInfo(type: entry.typeName, isCritical: entry.isCritical, isKnown: entry.known != nil,
+                               codec: entry.codec, filter: entry.filter, offset: Int(entry.offset),
+                               storedLength: Int(entry.storedLength), decodedLength: Int(entry.decodedLength),
+                               checksum: entry.checksum)
+            })
+    }
+
+    /// §16 step 8 for one entry. On return, `offset + storedLength <= fileLength`.
+    private func checkEntry(_ entry: SectionEntry, expectedOffset: Int, previousEnd: Int, fileLength: Int) throws(FFFError) {
+        for (k, byte) in entry.typeBytes.enumerated() where !isTypeCharacter(byte) {
+            throw FFFError(.invalidValue, "byte \(k) of the type of table entry \(entry.index) is \(hex(byte)); a type is four ASCII letters or digits", section: entry.typeName, offset: entry.entryOffset + k)
+        }
+        let type = entry.typeName
+        if checksReserved, entry.flags & ~1 != 0 {
+            throw FFFError(.reservedNonzero, "flags are \(hex32(entry.flags)); bits 1 ... 31 are reserved and must be 0", section: type, offset: entry.flagsOffset)
+        }
+        if checksReserved, entry.reserved != 0 {
+            throw FFFError(.reservedNonzero, "the reserved byte of the table entry is \(hex(entry.reserved)); it must be 0", section: type, offset: entry.reservedOffset)
+        }
+        if SectionCodec(rawValue: entry.codecCode) == nil {
+            throw FFFError(.unknownCodec, "codec is \(entry.codecCode); version 1.0 defines 0 (none) and 1 (zstd)", section: type, offset: entry.codecOffset)
+        }
+        switch entry.filterCode {
+        case 0:
+            if entry.filterUnit != 0 {
+                throw FFFError(.invalidValue, "filter unit is \(entry.filterUnit) with filter none; it must be 0", section: type, offset: entry.filterUnitOffset)
+            }
+        case 1:
+            if !ByteShuffle.units.contains(Int(entry.filterUnit)) {
+                throw FFFError(.invalidValue, "filter unit is \(entry.filterUnit) with filter shuffle; it must be 2, 4 or 8", section: type, offset: entry.filterUnitOffset)
+            }
+        default:
+            throw FFFError(.unknownFilter, "filter is \(entry.filterCode); version 1.0 defines 0 (none) and 1 (shuffle)", section: type, offset: entry.filterOffset)
+        }
+        if entry.decodedLength > FormatLimits.maxSectionBytes {
+            throw FFFError(.limitExceeded, "decoded length is \(entry.decodedLength) bytes; the limit is \(FormatLimits.maxSectionBytes) (2^34)", section: type, offset: entry.decodedLengthOffset)
+        }
+        if entry.offset != UInt64(expectedOffset) {
+            throw FFFError(.badLayout, "offset is \(entry.offset); expected \(expectedOffset) (\(entry.index == 0 ? "the end of the section table" : "the previous section's end rounded up to 8"))", section: type, offset: entry.offsetOffset)
+        }
+        if expectedOffset > fileLength || entry.storedLength > UInt64(fileLength - expectedOffset) {
+            throw FFFError(.badLayout, "\(entry.storedLength) stored bytes from offset \(expectedOffset) run past the file length \(fileLength)", section: type, offset: entry.storedLengthOffset)
+        }
+        switch entry.codec {
+        case .none where entry.storedLength != entry.decodedLength:
+            throw FFFError(.badLayout, "stored length \(entry.storedLength) differs from decoded length \(entry.decodedLength) with codec none", section: type, offset: entry.storedLengthOffset)
+        case .zstd where entry.storedLength == 0:
+            throw FFFError(.badLayout, "stored length is 0 with codec zstd; a frame is at least 1 byte", section: type, offset: entry.storedLengthOffset)
+        default:
+            break
+        }
+        for position in previousEnd..<expectedOffset where reader.bytes[position] != 0 {
+            throw FFFError(.reservedNonzero, "padding byte before this section is \(hex(reader.bytes[position])); padding must be 0", section: type, offset: position)
+        }
+    }
+
+    private func isTypeCharacter(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+    }
+
+    /// The stored bytes; only valid after step 8 has proven them inside the file.
+    private func storedBytes(of entry: SectionEntry) -> UnsafeRawBufferPointer {
+        reader.slice(at: Int(truncatingIfNeeded: entry.offset), length: Int(truncatingIfNeeded: entry.storedLength))
+            ?? UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+
+    // MARK: - Steps 12 ... 15: the model
+
+    /// Decodes and checks the model (§16 steps 12 ... 15). Call after `parseLayout`.
+    mutating func parseModel() throws(FFFError) -> FFFModel {
+        // 12. MODL.
+        let modlEntry = entries[0]
+        if modlEntry.decodedLength != UInt64(ModelHeader.payloadLength) {
+            throw FFFError(.shapeMismatch, "MODL decodes to \(modlEntry.decodedLength) bytes; the model header is \(ModelHeader.payloadLength)", section: "MODL", offset: modlEntry.decodedLengthOffset)
+        }
+        let header = try parseModelHeader(try decodeBytes(modlEntry), entry: modlEntry)
+
+        // 13. Presence, in §6's order.
+        var byType: [KnownSection: SectionEntry] = [:]
+        for entry in entries {
+            if let known = entry.known { byType[known] = entry }
+        }
+        for section in KnownSection.allCases {
+            let entry = byType[section]
+            if entry == nil, header.requires(section) {
+                throw FFFError(.missingSection, "section \(section.rawValue) is required by a model of depth \(header.depth) and master width \(header.masterWidth), and absent", section: section.rawValue)
+            }
+            if let entry, !header.allows(section) {
+                let why = section == .nodw || section == .nodb ? "a depth-0 model has no nodes" : "the model has no master leaf (master width 0)"
+                throw FFFError(.unexpectedSection, "section \(section.rawValue) is present but \(why)", section: section.rawValue, offset: entry.entryOffset)
+            }
+        }
+
+        // 14. Decoded lengths against the header, filter units, then this reader's budget.
+        for entry in entries {
+            guard let known = entry.known, known != .modl else { continue }
+            if known.isTensor {
+                let expected = header.byteSize(of: known) ?? 0  // step 12 proved it exists
+                if entry.decodedLength != UInt64(expected) {
+                    throw FFFError(.shapeMismatch, "\(known.rawValue) decodes to \(entry.decodedLength) bytes; its shape \(header.shape(of: known) ?? []) of float32 needs \(expected)", section: known.rawValue, offset: entry.decodedLengthOffset)
+                }
+            } else if known == .prep {
+                // MODL implies two possible sizes: one scale and offset, or one per feature.
+                let scalar = 8 + 8, perFeature = 8 + 8 * header.inputWidth
+                if entry.decodedLength != UInt64(scalar), entry.decodedLength != UInt64(perFeature) {
+                    throw FFFError(.shapeMismatch, "PREP decodes to \(entry.decodedLength) bytes; with input width \(header.inputWidth) it must be \(scalar) or \(perFeature)", section: known.rawValue, offset: entry.decodedLengthOffset)
+                }
+            }
+            if case .shuffle(let unit) = entry.filter, entry.decodedLength % UInt64(unit) != 0 {
+                throw FFFError(.invalidValue, "decoded length \(entry.decodedLength) is not a multiple of the shuffle unit \(unit)", section: known.rawValue, offset: entry.filterUnitOffset)
+            }
+        }
+        // At most 1024 sections of 2^34 bytes: the sum cannot overflow.
+        let total = entries.reduce(UInt64(0)) { $0 + ($1.known == nil ? 0 : $1.decodedLength) }
+        if total > options.maxDecodedBytes {
+            throw FFFError(.limitExceeded, "the known sections decode to \(total) bytes, over this reader's budget of \(options.maxDecodedBytes) bytes (FFFReader.Options.maxDecodedBytes)")
+        }
+
+        // 15. Decode and check each section's content, in table order.
+        var tensors: [KnownSection: [Float]] = [:]
+        var preprocessing: Preprocessing?
+        var labels: [String]?
+        var metadata: [MetadataEntry] = []
+        for entry in entries {
+            guard let known = entry.known else { continue }
+            switch known {
+            case .modl:
+                continue
+            case .prep:
+                preprocessing = try parsePreprocessing(try decodeBytes(entry), entry: entry, header: header)
+            case .labl:
+                labels = try parseLabels(try decodeBytes(entry), entry: entry, header: header)
+            case .meta:
+                metadata = try parseMetadata(try decodeBytes(entry), entry: entry)
+            default:
+                tensors[known] = try decodeTensor(entry)
+            }
+        }
+
+        var master: MasterLeaf?
+        if header.masterWidth > 0 {
+            master = MasterLeaf(width: header.masterWidth,
+                                hiddenWeights: tensors[.msw1] ?? [], hiddenBiases: tensors[.msb1] ?? [],
+                                outputWeights: tensors[.msw2] ?? [], outputBiases: tensors[.msb2] ?? [],
+                                mixingLogit: header.mixingLogit)
+        }
+        return try FFFModel(
+            inputWidth: header.inputWidth, outputWidth: header.outputWidth, depth: header.depth,
+            leafWidth: header.leafWidth, activation: header.activation, preprocessing: preprocessing,
+            nodeWeights: tensors[.nodw] ?? [], nodeBiases: tensors[.nodb] ?? [],
+            leafHiddenWeights: tensors[.lfw1] ?? [], leafHiddenBiases: tensors[.lfb1] ?? [],
+            leafOutputWeights: tensors[.lfw2] ?? [], leafOutputBiases: tensors[.lfb2] ?? [],
+            masterLeaf: master, labels: labels, metadata: metadata)
+    }
+
+    /// §7, fields in table order, then the tensor sizes they imply (§15).
+    private func parseModelHeader(_ payload: [UInt8], entry: SectionEntry) throws(FFFError) -> ModelHeader {
+        func u32(_ at: Int) -> UInt32 {
+            UInt32(payload[at]) | UInt32(payload[at + 1]) << 8 | UInt32(payload[at + 2]) << 16 | UInt32(payload[at + 3]) << 24
+        }
+        func fail(_ code: FFFErrorCode, _ payloadOffset: Int, _ message: String) -> FFFError {
+            fieldError(code, entry, payloadOffset, message)
+        }
+        func width(_ name: String, _ at: Int, min: UInt32, max: Int) throws(FFFError) -> Int {
+            let value = u32(at)
+            if value < min { throw fail(.invalidValue, at, "\(name) is \(value); it must be at least \(min)") }
+            if value > max { throw fail(.limitExceeded, at, "\(name) is \(value); the limit is \(max)") }
+            return Int(value)
+        }
+        // Unknown enumerants are unsupported-feature: a later writer's model, not a broken file.
+        let kind = u32(0)
+        if kind == 0 {
+            throw fail(.invalidValue, 0, "layer kind is 0; version 1 defines 1 (fff)")
+        }
+        if kind != ModelHeader.layerKindFFF {
+            throw fail(.unsupportedFeature, 0, "layer kind is \(kind); this reader implements only 1 (fff)")
+        }
+        let inputWidth = try width("input width", 4, min: 1, max: FormatLimits.maxInputWidth)
+        let outputWidth = try width("output width", 8, min: 1, max: FormatLimits.maxOutputWidth)
+        let depth = try width("depth", 12, min: 0, max: FormatLimits.maxDepth)
+        let leafWidth = try width("leaf width", 16, min: 1, max: FormatLimits.maxLeafWidth)
+        let masterWidth = try width("master width", 20, min: 0, max: FormatLimits.maxMasterWidth)
+        guard let activation = Activation(rawValue: payload[24]) else {
+            throw fail(.unsupportedFeature, 24, "activation is \(payload[24]); this reader implements 0 ... 6")
+        }
+        switch payload[25] {
+        case ModelHeader.elementTypeFloat32:
+            break
+        case 1, 2, 3:
+            let name = ["", "float16", "bfloat16", "int8-row"][Int(payload[25])]
+            throw fail(.unsupportedFeature, 25, "element type is \(payload[25]) (\(name)), reserved by the spec and not supported in 1.0; only 0 (float32) is")
+        default:
+            throw fail(.unsupportedFeature, 25, "element type is \(payload[25]); this reader implements only 0 (float32)")
+        }
+        if checksReserved, payload[26] != 0 || payload[27] != 0 {
+            throw fail(.reservedNonzero, payload[26] != 0 ? 26 : 27, "reserved bytes 26 ..< 28 of MODL must be 0")
+        }
+        let logitBits = u32(28)
+        let logit = Float(bitPattern: logitBits)
+        if !logit.isFinite {
+            throw fail(.nonFiniteParameter, 28, "mixing logit k is \(logit); it must be finite")
+        }
+        if masterWidth == 0, logitBits != 0 {
+            throw fail(.invalidValue, 28, "mixing logit k is \(logit) (\(hex32(logitBits))) without a master leaf; it must be +0.0")
+        }
+        if checksReserved, let nonzero = (32..<64).first(where: { payload[$0] != 0 }) {
+            throw fail(.reservedNonzero, nonzero, "reserved bytes 32 ..< 64 of MODL must be 0; byte \(nonzero) is \(hex(payload[nonzero]))")
+        }
+        let header = ModelHeader(inputWidth: inputWidth, outputWidth: outputWidth, depth: depth, leafWidth: leafWidth,
+                                 masterWidth: masterWidth, activation: activation, mixingLogit: logit)
+        for section in KnownSection.allCases where section.isTensor && header.byteSize(of: section) == nil {
+            throw FFFError(.limitExceeded, "tensor \(section.rawValue) of shape \(header.shape(of: section) ?? []) would exceed \(FormatLimits.maxSectionBytes) bytes (2^34)", section: "MODL", offset: Int(entry.offset))
+        }
+        return header
+    }
+
+    /// §8.
+    private func parsePreprocessing(_ payload: [UInt8], entry: SectionEntry, header: ModelHeader) throws(FFFError) -> Preprocessing {
+        try payload.withBytes { raw throws(FFFError) in
+            let p = ByteReader(raw)
+            guard let count = p.u32(at: 0), let reserved = p.u32(at: 4) else {
+                throw fieldError(.shapeMismatch, entry, 0, "PREP payload is \(raw.count) bytes; it needs at least 8 (count, reserved)")
+            }
+            if count != 1, count != UInt32(header.inputWidth) {
+                throw fieldError(.invalidValue, entry, 0, "PREP count is \(count); it must be 1 or the input width \(header.inputWidth)")
+            }
+            let c = Int(count)
+            if raw.count != 8 + 8 * c {
+                throw fieldError(.shapeMismatch, entry, 0, "PREP payload is \(raw.count) bytes; count \(c) needs \(8 + 8 * c)")
+            }
+            if checksReserved, reserved != 0 {
+                throw fieldError(.reservedNonzero, entry, 4, "PREP reserved field is \(hex32(reserved)); it must be 0")
+            }
+            let scale = floats(raw, from: 8, count: c)
+            let offset = floats(raw, from: 8 + 4 * c, count: c)
+            for (name, values, start) in [("scale", scale, 8), ("offset", offset, 8 + 4 * c)] {
+                if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                    throw fieldError(.nonFiniteParameter, entry, start + 4 * bad, "PREP \(name)[\(bad)] is \(values[bad]); it must be finite")
+                }
+            }
+            return Preprocessing(scale: scale, offset: offset)
+        }
+    }
+
+    /// §12.
+    private func parseLabels(_ payload: [UInt8], entry: SectionEntry, header: ModelHeader) throws(FFFError) -> [String] {
+        try payload.withBytes { raw throws(FFFError) in
+            var p = ByteReader(raw)
+            guard let count = p.readU32(), let reserved = p.readU32() else {
+                throw fieldError(.shapeMismatch, entry, 0, "LABL payload is \(raw.count) bytes; it needs at least 8 (count, reserved)")
+            }
+            if count != UInt32(header.outputWidth) {
+                throw fieldError(.shapeMismatch, entry, 0, "LABL count is \(count); the model has \(header.outputWidth) outputs")
+            }
+            if checksReserved, reserved != 0 {
+                throw fieldError(.reservedNonzero, entry, 4, "LABL reserved field is \(hex32(reserved)); it must be 0")
+            }
+            var labels: [String] = []
+            labels.reserveCapacity(min(Int(count), raw.count / 5))
+            var seen = Set<[UInt8]>()
+            for index in 0..<Int(count) {
+                let start = p.position
+                let bytes = try readString(&p, entry: entry, what: "label \(index)", range: 1 ... FormatLimits.maxLabelBytes)
+                guard let label = String(validating: bytes, as: UTF8.self) else {
+                    throw fieldError(.invalidValue, entry, start + 4, "label \(index) is not well-formed UTF-8")
+                }
+                if !seen.insert(Array(bytes)).inserted {
+                    throw fieldError(.invalidValue, entry, start, "label \(index) '\(label)' duplicates an earlier label")
+                }
+                labels.append(label)
+            }
+            if p.remaining != 0 {
+                throw fieldError(.shapeMismatch, entry, p.position, "\(p.remaining) bytes follow the last label")
+            }
+            return labels
+        }
+    }
+
+    /// §13.
+    private func parseMetadata(_ payload: [UInt8], entry: SectionEntry) throws(FFFError) -> [MetadataEntry] {
+        try payload.withBytes { raw throws(FFFError) in
+            var p = ByteReader(raw)
+            guard let count = p.readU32(), let reserved = p.readU32() else {
+                throw fieldError(.shapeMismatch, entry, 0, "META payload is \(raw.count) bytes; it needs at least 8 (count, reserved)")
+            }
+            if count > UInt32(FormatLimits.maxMetadataPairs) {
+                throw fieldError(.invalidValue, entry, 0, "META count is \(count); at most \(FormatLimits.maxMetadataPairs) pairs")
+            }
+            if checksReserved, reserved != 0 {
+                throw fieldError(.reservedNonzero, entry, 4, "META reserved field is \(hex32(reserved)); it must be 0")
+            }
+            var pairs: [MetadataEntry] = []
+            pairs.reserveCapacity(min(Int(count), raw.count / 9))
+            var keys = Set<[UInt8]>()
+            for index in 0..<Int(count) {
+                let keyStart = p.position
+                let keyBytes = try readString(&p, entry: entry, what: "metadata key \(index)", range: 1 ... FormatLimits.maxMetadataKeyBytes)
+                if !keyBytes.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) {
+                    throw fieldError(.invalidValue, entry, keyStart + 4, "metadata key \(index) must be printable ASCII (0x21 ... 0x7E), without spaces")
+                }
+                let key = String(decoding: keyBytes, as: UTF8.self)
+                if !keys.insert(Array(keyBytes)).inserted {
+                    throw fieldError(.invalidValue, entry, keyStart, "metadata key '\(key)' appears twice")
+                }
+                let valueStart = p.position
+                let valueBytes = try readString(&p, entry: entry, what: "the value of '\(key)'", range: 0 ... FormatLimits.maxMetadataValueBytes)
+                guard let value = String(validating: valueBytes, as: UTF8.self) else {
+                    throw fieldError(.invalidValue, entry, valueStart + 4, "the value of '\(key)' is not well-formed UTF-8")
+                }
+                pairs.append(MetadataEntry(key: key, value: value))
+            }
+            if p.remaining != 0 {
+                throw fieldError(.shapeMismatch, entry, p.position, "\(p.remaining) bytes follow the last metadata pair")
+            }
+            return pairs
+        }
+    }
+
+    /// A `u32` length and that many bytes. A missing length field is `shape-mismatch`; then the
+    /// length must lie in `range` (`invalid-value`), then the bytes must fit (`shape-mismatch`),
+    /// the order the Python reader uses too.
+    private func readString(_ p: inout ByteReader, entry: SectionEntry, what: String, range: ClosedRange<Int>) throws(FFFError) -> UnsafeRawBufferPointer {
+        let start = p.position
+        guard let length = p.readU32() else {
+            throw fieldError(.shapeMismatch, entry, start, "the length of \(what) runs past the end of the payload (\(p.remaining) bytes left)")
+        }
+        guard range.contains(Int(length)) else {
+            throw fieldError(.invalidValue, entry, start, "\(what) is \(length) bytes; it must be \(range.lowerBound) ... \(range.upperBound)")
+        }
+        guard let bytes = p.readBytes(Int(length)) else {
+            throw fieldError(.shapeMismatch, entry, start, "\(what) declares \(length) bytes; only \(p.remaining) remain in the payload")
+        }
+        return bytes
+    }
+
+    // MARK: - Decoding
+
+    /// The section's payload as bytes. The decoded length has been checked against the budget.
+    private mutating func decodeBytes(_ entry: SectionEntry) throws(FFFError) -> [UInt8] {
+        let length = Int(entry.decodedLength)
+        var failure: FFFError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            do throws(FFFError) {
+                try decode(entry, into: UnsafeMutableRawBufferPointer(buffer))
+                initialized = length
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    /// A tensor section as floats, checked finite (§11). Its length is a checked multiple of 4.
+    private mutating func decodeTensor(_ entry: SectionEntry) throws(FFFError) -> [Float] {
+        let count = Int(entry.decodedLength) / 4
+        var failure: FFFError?
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(FFFError) {
+                try decode(entry, into: UnsafeMutableRawBufferPointer(buffer))
+                #if _endian(big)
+                for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern)) }
+                #endif
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        if let bad = FloatScan.firstNonFinite(values) {
+            throw fieldError(.nonFiniteParameter, entry, 4 * bad, "\(entry.typeName)[\(bad)] is \(values[bad]); parameters must be finite")
+        }
+        return values
+    }
+
+    /// Undoes the codec, then the filter, into `destination` (`decodedLength` bytes).
+    private mutating func decode(_ entry: SectionEntry, into destination: UnsafeMutableRawBufferPointer) throws(FFFError) {
+        let stored = storedBytes(of: entry)
+        switch (entry.codec, entry.filter) {
+        case (.none, .none):
+            if stored.count > 0 { destination.copyMemory(from: stored) }
+        case (.none, .shuffle(let unit)):
+            ByteShuffle.unshuffle(stored, into: destination, unit: unit)
+        case (.zstd, .none):
+            try decompress(stored, into: destination, entry: entry)
+        case (.zstd, .shuffle(let unit)):
+            let shuffled = UnsafeMutableRawBufferPointer.allocate(byteCount: destination.count, alignment: 16)
+            defer { shuffled.deallocate() }
+            try decompress(stored, into: shuffled, entry: entry)
+            ByteShuffle.unshuffle(UnsafeRawBufferPointer(shuffled), into: destination, unit: unit)
+        }
+    }
+
+    private mutating func decompress(_ stored: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, entry: SectionEntry) throws(FFFError) {
+        if decoder == nil { decoder = ZstdCodec.Decoder() }
+        guard let decoder else {
+            throw FFFError(.decompressionFailed, "could not create a Zstandard decoder (out of memory)", section: entry.typeName, offset: Int(entry.offset))
+        }
+        do {
+            try decoder.decompress(stored, into: destination)
+        } catch {
+            throw FFFError(.decompressionFailed, error.message, section: entry.typeName, offset: Int(entry.offset))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// An error about a byte of a decoded payload: its exact file offset when the section is
+    /// stored plain, otherwise the section's offset and the payload offset in the message.
+    private func fieldError(_ code: FFFErrorCode, _ entry: SectionEntry, _ payloadOffset: Int, _ message: String) -> FFFError {
+        if entry.codec == .none, entry.filter == .none {
+            return FFFError(code, message, section: entry.typeName, offset: Int(entry.offset) + payloadOffset)
+        }
+        return FFFError(code, "\(message) (decoded payload byte \(payloadOffset))", section: entry.typeName, offset: Int(entry.offset))
+    }
+
+    private func floats(_ raw: UnsafeRawBufferPointer, from start: Int, count: Int) -> [Float] {
+        let p = ByteReader(raw)
+        return (0..<count).map { Float(bitPattern: p.u32(at: start + 4 * $0) ?? 0) }
+    }
+
+    private func align8(_ x: Int) -> Int { (x + 7) & ~7 }
+}
+
+func hex(_ byte: UInt8) -> String {
+    let digits = String(byte, radix: 16, uppercase: true)
+    return "0x" + (digits.count == 1 ? "0" : "") + digits
+}
+
+func hex32(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+}

@@ -1,0 +1,89 @@
+import Testing
+@testable import FFFFormat
+
+/// Deterministic pseudo-random numbers (SplitMix64), so test models are reproducible.
+struct SplitMix64 {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1).
+    mutating func float() -> Float {
+        Float(next() >> 40) / Float(1 << 23) - 1
+    }
+
+    mutating func floats(_ count: Int) -> [Float] {
+        (0..<count).map { _ in float() }
+    }
+}
+
+/// Builds valid models of any shape through `FFFModel`'s validating initializer.
+enum TestModels {
+    static func make(
+        depth: Int, input: Int, output: Int, leafWidth: Int, masterWidth: Int = 0,
+        activation: Activation = .relu, preprocessing: PreprocessingKind = .none,
+        labels: Bool = false, metadata: [MetadataEntry] = [], seed: UInt64 = 1
+    ) throws -> FFFModel {
+        var rng = SplitMix64(state: seed)
+        let leaves = 1 << depth
+        let nodes = leaves - 1
+        var master: MasterLeaf?
+        if masterWidth > 0 {
+            master = MasterLeaf(width: masterWidth,
+                                hiddenWeights: rng.floats(input * masterWidth), hiddenBiases: rng.floats(masterWidth),
+                                outputWeights: rng.floats(masterWidth * output), outputBiases: rng.floats(output),
+                                mixingLogit: rng.float() * 3)
+        }
+        let pre: Preprocessing?
+        switch preprocessing {
+        case .none: pre = nil
+        case .scalar: pre = Preprocessing(scale: 2.0 / 255.0, offset: -1)
+        case .perFeature: pre = Preprocessing(scale: rng.floats(input), offset: rng.floats(input))
+        }
+        return try FFFModel(
+            inputWidth: input, outputWidth: output, depth: depth, leafWidth: leafWidth, activation: activation,
+            preprocessing: pre,
+            nodeWeights: rng.floats(nodes * input), nodeBiases: rng.floats(nodes),
+            leafHiddenWeights: rng.floats(leaves * input * leafWidth), leafHiddenBiases: rng.floats(leaves * leafWidth),
+            leafOutputWeights: rng.floats(leaves * leafWidth * output), leafOutputBiases: rng.floats(leaves * output),
+            masterLeaf: master,
+            labels: labels ? (0..<output).map { "class \($0) é" } : nil,
+            metadata: metadata)
+    }
+
+    enum PreprocessingKind { case none, scalar, perFeature }
+
+    /// A small model using every optional section: a file of about 1 KB.
+    static func small() throws -> FFFModel {
+        try make(depth: 2, input: 3, output: 2, leafWidth: 2, masterWidth: 2, activation: .gelu,
+                 preprocessing: .scalar, labels: true,
+                 metadata: [MetadataEntry(key: "name", value: "tiny"), MetadataEntry(key: "empty", value: "")])
+    }
+}
+
+/// The error code of reading `bytes`, or `nil` if they read.
+func readError(_ bytes: [UInt8], options: FFFReader.Options = .init()) -> FFFError? {
+    do {
+        _ = try FFFReader.read(bytes: bytes, options: options)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// Asserts that reading `bytes` fails with `code`.
+func expectCode(_ bytes: [UInt8], _ code: FFFErrorCode, options: FFFReader.Options = .init(),
+                sourceLocation: SourceLocation = #_sourceLocation) {
+    let error = readError(bytes, options: options)
+    #expect(error?.code == code, "expected \(code.rawValue), got \(error.map { "\($0)" } ?? "success")",
+            sourceLocation: sourceLocation)
+}
+
+/// Bit patterns, so that -0.0 and 0.0 differ and the comparison is exact.
+func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
