@@ -63,13 +63,13 @@ def _ms(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
     return f"{a.mean():.{digits}f} ± {std:.{digits}f}"
 
 
-def report(results: list[dict[str, Any]], seeds: int, wall: float) -> str:
+def report(results: list[dict[str, Any]], seeds: int, wall: float = float("nan")) -> str:
     """Markdown tables: per shape and variant, mean ± sample std over seeds."""
     lines = [
         f"{seeds} seeds per cell; mean ± sample standard deviation; accuracies in % by hard descent; "
         f"usage entropy = entropy of the training split's leaf histogram / log(L) (1 = uniform); "
         f"unused = leaves no training record reaches. Training time summed over runs "
-        f"{sum(r['seconds'] for r in results) / 60:.1f} min (wall {wall / 60:.1f} min).",
+        f"{sum(r['seconds'] for r in results) / 60:.1f} min" + (f" (wall {wall / 60:.1f} min)." if wall == wall else "."),
         "",
         "| leaf width, depth | variant | train acc | val acc | test acc | usage entropy | unused leaves |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_from:
         results = [r for path in args.report_from for r in json.load(open(path))]
         seeds = len({r["seed"] for r in results})
-        print(report(results, seeds, wall=float("nan")))
+        print(report(results, seeds))
         return 0
 
     from pyfff.trainer import TrainConfig

@@ -26,8 +26,6 @@ except ImportError:  # CI has no torch
 
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not importable: skipping trainer test")
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _write_idx(path: Path, array: np.ndarray, compress: bool = False) -> None:
     """An IDX file of unsigned bytes: magic 0x0000 08 ndim, big-endian dims, data."""
