@@ -37,6 +37,15 @@ int fff_kernel_supported(int kernel)
     }
 }
 
+int fff_kernel_lanes(int kernel)
+{
+    switch (kernel) {
+    case FFF_KERNEL_AVX512: return 16;
+    case FFF_KERNEL_AVX2: return 8;
+    default: return 4;
+    }
+}
+
 int fff_kernel_best(void)
 {
     if (fff_kernel_supported(FFF_KERNEL_AVX512)) return FFF_KERNEL_AVX512;

@@ -11,6 +11,6 @@ struct FFFRun: ParsableCommand {
             Exit status follows sysexits(3): 0 success, 64 usage error, 65 invalid model file \
             (EX_DATAERR), 66 file cannot be read (EX_NOINPUT).
             """,
-        subcommands: [ValidateCommand.self, InfoCommand.self]
+        subcommands: [ValidateCommand.self, InfoCommand.self, ClassifyCommand.self, EvalCommand.self]
     )
 }

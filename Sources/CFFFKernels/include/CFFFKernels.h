@@ -29,10 +29,21 @@ extern "C" {
  * 64-byte boundary. */
 #define FFF_ALIGN_FLOATS 16
 
+/* Hidden weight matrices are stored in panels of this many rows (see fff_plan). */
+#define FFF_PANEL_ROWS 8
+
 /*
- * A model repacked for the kernels. All matrices are row-major with rows of `input_stride`
- * (hidden weights) or `output_stride` (output weights) floats, every row 64-byte aligned and
+ * A model repacked for the kernels. Node weights are row-major, rows of `input_stride` floats;
+ * output weights row-major, rows of `output_stride` floats; every row 64-byte aligned and
  * zero-padded past the true width.
+ *
+ * Hidden weights (leaf and master) are stored in *panels*: the W hidden units of a layer are cut
+ * into groups of FFF_PANEL_ROWS units (the last group holds the remaining R <= 8), and a group of
+ * R units occupies R * input_stride floats in which, with V = fff_kernel_lanes(kernel), the V
+ * weights of unit r for inputs kb*V ..< kb*V + V are at offset (kb * R + r) * V. Group g starts
+ * at g * FFF_PANEL_ROWS * input_stride. A pass computing all the units of a group then reads its
+ * memory strictly in order. The lane count depends on the kernel path, so a plan is packed for
+ * one path.
  */
 typedef struct fff_plan {
     int64_t input_width;   /* I */
@@ -50,11 +61,11 @@ typedef struct fff_plan {
     const float *offset;   /* [input_stride], or NULL */
     const float *node_w;   /* [N][input_stride] */
     const float *node_b;   /* [N] */
-    const float *leaf_w1;  /* [L][H][input_stride]: transposed from the file's [L][I][H] */
+    const float *leaf_w1;  /* [L] x (H units in panels): from the file's [L][I][H] */
     const float *leaf_b1;  /* [L][H] */
     const float *leaf_w2;  /* [L][H][output_stride] */
     const float *leaf_b2;  /* [L][output_stride] */
-    const float *master_w1; /* [M][input_stride], transposed from [I][M]; NULL when M = 0 */
+    const float *master_w1; /* M units in panels, from [I][M]; NULL when M = 0 */
     const float *master_b1; /* [M] */
     const float *master_w2; /* [M][output_stride] */
     const float *master_b2; /* [output_stride] */
@@ -80,6 +91,9 @@ typedef struct fff_workspace {
 
 /* 1 when this CPU (and OS) can run `kernel`, else 0. Portable is always supported. */
 int fff_kernel_supported(int kernel);
+
+/* The vector width in floats of a kernel path (4, 8 or 16): the V of the panel layout. */
+int fff_kernel_lanes(int kernel);
 
 /* The fastest supported path. */
 int fff_kernel_best(void);

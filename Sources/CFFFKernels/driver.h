@@ -1,0 +1,401 @@
+/*
+ * The inference driver, written once and compiled once per kernel path. Private header: each
+ * kernels_<path>.c defines, before including it,
+ *   VW            lanes per vector (16, 8 or 4)
+ *   FFF_SUFFIX    the path's name, appended to every exported function
+ *   FMA_V(a,b,c)  a*b+c on vectors; FMA_S the same on floats (fused or not, but consistently)
+ *   TILE_RB       hidden units per pass when several records are evaluated together (<= 4);
+ *                 one record takes a whole panel (FFF_PANEL_ROWS units) per pass
+ *   TILE_CB       records per pass over a panel (1 ... 4)
+ *   NODE_CB       records per pass over a node's weights (1 ... 4)
+ *
+ * Summation orders (these make single and batched results bitwise identical):
+ *   node score   four interleaved vector accumulators over blocks of VW inputs (in each whole
+ *                group of four blocks, block j goes to accumulator j mod 4; the last n mod 4
+ *                blocks go to accumulator 0), then (a0+a1)+(a2+a3), then a fixed pairwise
+ *                horizontal sum, then + bias;
+ *   hidden unit  one vector accumulator over the inputs in order, horizontal sum, + bias, act;
+ *   output       four vector accumulators over the hidden units (unit b to b mod 4, tail to 0),
+ *                (a0+a1)+(a2+a3), + bias.
+ * Inputs are padded with zeros to `input_stride`, so every loop runs over whole vectors.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "activation.h"
+
+#pragma clang fp contract(off)
+
+#define FFF_CAT2(a, b) a##_##b
+#define FFF_CAT(a, b) FFF_CAT2(a, b)
+#define FN(name) FFF_CAT(name, FFF_SUFFIX)
+#define INL static inline __attribute__((always_inline))
+
+#if FFF_PANEL_ROWS != 8
+#error "the tile instantiations below assume panels of 8 rows"
+#endif
+
+typedef float FN(vf) __attribute__((vector_size(VW * 4)));
+typedef float FN(vfu) __attribute__((vector_size(VW * 4), aligned(4)));
+#define vf FN(vf)
+#define vfu FN(vfu)
+
+typedef float FN(v8) __attribute__((vector_size(32)));
+typedef float FN(v4) __attribute__((vector_size(16)));
+
+#define VLOAD(p) (*(const vf *)(p))
+#define VLOADU(p) ((vf)(*(const vfu *)(p)))
+#define VSTORE(p, v) (*(vf *)(p) = (v))
+
+INL vf FN(vzero)(void) { vf z = {0}; return z; }
+INL vf FN(vsplat)(float s) { return FN(vzero)() + s; }
+
+INL float FN(hsum4)(FN(v4) v)
+{
+    FN(v4) a = v + __builtin_shufflevector(v, v, 2, 3, 0, 1);
+    return a[0] + a[1];
+}
+
+#if VW >= 8
+INL float FN(hsum8)(FN(v8) v)
+{
+    FN(v4) lo = __builtin_shufflevector(v, v, 0, 1, 2, 3);
+    FN(v4) hi = __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    return FN(hsum4)(lo + hi);
+}
+#endif
+
+INL float FN(hsum)(vf v)
+{
+#if VW == 16
+    FN(v8) lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+    FN(v8) hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    return FN(hsum8)(lo + hi);
+#elif VW == 8
+    return FN(hsum8)(v);
+#else
+    return FN(hsum4)(v);
+#endif
+}
+
+/* ---- preprocessing: x[0 ..< I] = raw * scale + offset (or raw); x[I ..< stride] stays zero -- */
+
+INL void FN(prep)(const fff_plan *p, const float *raw, int preprocessed, float *x)
+{
+    const int64_t width = p->input_width;
+    /* The padding is rewritten every time, so that a workspace shared between models of
+     * different widths never leaves another record's values where weights are zero. */
+    for (int64_t i = width; i < p->input_stride; i++) x[i] = 0.0f;
+    if (preprocessed || p->scale == NULL) {
+        memcpy(x, raw, (size_t)width * sizeof(float));
+        return;
+    }
+    const float *scale = p->scale, *offset = p->offset;
+    int64_t i = 0;
+    for (; i + VW <= width; i += VW)
+        VSTORE(x + i, FMA_V(VLOADU(raw + i), VLOAD(scale + i), VLOAD(offset + i)));
+    for (; i < width; i++)
+        x[i] = FMA_S(raw[i], scale[i], offset[i]);
+}
+
+/* ---- node scores: C records against one weight row, four accumulators per record ---------- */
+
+INL void FN(node_dots)(const int C, const float *w, const float *const *xs, int64_t n, float *dots)
+{
+    vf a0[4], a1[4], a2[4], a3[4];
+    for (int c = 0; c < C; c++) a0[c] = a1[c] = a2[c] = a3[c] = FN(vzero)();
+    int64_t k = 0;
+    for (; k + 4 * VW <= n; k += 4 * VW) {
+        const vf w0 = VLOAD(w + k), w1 = VLOAD(w + k + VW);
+        const vf w2 = VLOAD(w + k + 2 * VW), w3 = VLOAD(w + k + 3 * VW);
+        for (int c = 0; c < C; c++) {
+            const float *x = xs[c] + k;
+            a0[c] = FMA_V(w0, VLOAD(x), a0[c]);
+            a1[c] = FMA_V(w1, VLOAD(x + VW), a1[c]);
+            a2[c] = FMA_V(w2, VLOAD(x + 2 * VW), a2[c]);
+            a3[c] = FMA_V(w3, VLOAD(x + 3 * VW), a3[c]);
+        }
+    }
+    for (; k < n; k += VW) {
+        const vf wv = VLOAD(w + k);
+        for (int c = 0; c < C; c++) a0[c] = FMA_V(wv, VLOAD(xs[c] + k), a0[c]);
+    }
+    for (int c = 0; c < C; c++) dots[c] = FN(hsum)((a0[c] + a1[c]) + (a2[c] + a3[c]));
+}
+
+static void FN(node_dots_1)(const float *w, const float *const *xs, int64_t n, float *d) { FN(node_dots)(1, w, xs, n, d); }
+#if NODE_CB >= 2
+static void FN(node_dots_2)(const float *w, const float *const *xs, int64_t n, float *d) { FN(node_dots)(2, w, xs, n, d); }
+#endif
+#if NODE_CB >= 3
+static void FN(node_dots_3)(const float *w, const float *const *xs, int64_t n, float *d) { FN(node_dots)(3, w, xs, n, d); }
+#endif
+#if NODE_CB >= 4
+static void FN(node_dots_4)(const float *w, const float *const *xs, int64_t n, float *d) { FN(node_dots)(4, w, xs, n, d); }
+#endif
+
+static void FN(node_dots_any)(int C, const float *w, const float *const *xs, int64_t n, float *d)
+{
+    switch (C) {
+#if NODE_CB >= 4
+    case 4: FN(node_dots_4)(w, xs, n, d); return;
+#endif
+#if NODE_CB >= 3
+    case 3: FN(node_dots_3)(w, xs, n, d); return;
+#endif
+#if NODE_CB >= 2
+    case 2: FN(node_dots_2)(w, xs, n, d); return;
+#endif
+    default: FN(node_dots_1)(w, xs, n, d); return;
+    }
+}
+
+/* ---- hidden units: R weight rows x C records, one accumulator per pair ----------------------
+ * Hidden weights are stored in panels (see fff_plan): within a panel, input block kb of row r
+ * (VW floats) is at w + kb * kstride + r * VW, so a pass over a panel reads memory in order. */
+
+INL void FN(tile)(const int R, const int C, const float *w, int64_t kstride,
+                  const float *const *xs, int64_t n, float *sums)
+{
+    vf acc[32];
+    const float *xp[4];
+    for (int i = 0; i < R * C; i++) acc[i] = FN(vzero)();
+    for (int c = 0; c < C; c++) xp[c] = xs[c];
+    for (int64_t k = 0; k < n; k += VW, w += kstride) {
+        vf xv[4];
+        for (int c = 0; c < C; c++) xv[c] = VLOAD(xp[c] + k);
+        for (int r = 0; r < R; r++) {
+            const vf wv = VLOAD(w + r * VW);
+            for (int c = 0; c < C; c++) acc[c * R + r] = FMA_V(wv, xv[c], acc[c * R + r]);
+        }
+    }
+    for (int i = 0; i < R * C; i++) sums[i] = FN(hsum)(acc[i]);
+}
+
+#define DEF_TILE(R, C)                                                                             \
+    static void FN(tile_##R##x##C)(const float *w, int64_t ws, const float *const *xs, int64_t n, \
+                                   float *sums)                                                    \
+    {                                                                                              \
+        FN(tile)(R, C, w, ws, xs, n, sums);                                                        \
+    }
+#define CASE_TILE(R, C) \
+    case (C) * 16 + (R): FN(tile_##R##x##C)(w, ws, xs, n, sums); return;
+
+DEF_TILE(1, 1) DEF_TILE(2, 1) DEF_TILE(3, 1) DEF_TILE(4, 1)
+DEF_TILE(5, 1) DEF_TILE(6, 1) DEF_TILE(7, 1) DEF_TILE(8, 1)
+#if TILE_CB >= 2
+DEF_TILE(1, 2) DEF_TILE(2, 2) DEF_TILE(3, 2) DEF_TILE(4, 2)
+#endif
+#if TILE_CB >= 3
+DEF_TILE(1, 3) DEF_TILE(2, 3) DEF_TILE(3, 3) DEF_TILE(4, 3)
+#endif
+#if TILE_CB >= 4
+DEF_TILE(1, 4) DEF_TILE(2, 4) DEF_TILE(3, 4) DEF_TILE(4, 4)
+#endif
+
+static void FN(tile_any)(int R, int C, const float *w, int64_t ws, const float *const *xs,
+                         int64_t n, float *sums)
+{
+    switch (C * 16 + R) {
+    CASE_TILE(1, 1) CASE_TILE(2, 1) CASE_TILE(3, 1) CASE_TILE(4, 1)
+    CASE_TILE(5, 1) CASE_TILE(6, 1) CASE_TILE(7, 1) CASE_TILE(8, 1)
+#if TILE_CB >= 2
+    CASE_TILE(1, 2) CASE_TILE(2, 2) CASE_TILE(3, 2) CASE_TILE(4, 2)
+#endif
+#if TILE_CB >= 3
+    CASE_TILE(1, 3) CASE_TILE(2, 3) CASE_TILE(3, 3) CASE_TILE(4, 3)
+#endif
+#if TILE_CB >= 4
+    CASE_TILE(1, 4) CASE_TILE(2, 4) CASE_TILE(3, 4) CASE_TILE(4, 4)
+#endif
+    default: __builtin_unreachable();
+    }
+}
+
+/* h[c * hstride + j] = act(bias[j] + dot(row j, xs[c])) for j < width, c < C; the rows are
+ * stored as panels of FFF_PANEL_ROWS (the last one may be shorter) of `stride` inputs each. */
+static void FN(hidden)(const float *panels, const float *bias, int64_t width, int64_t stride,
+                       int32_t act, const float *const *xs, int C, float *h, int64_t hstride)
+{
+    float sums[32];
+    for (int64_t p0 = 0; p0 < width; p0 += FFF_PANEL_ROWS) {
+        const int64_t rows = (width - p0) < FFF_PANEL_ROWS ? (width - p0) : FFF_PANEL_ROWS;
+        const float *panel = panels + p0 * stride;
+        const int64_t block = (C == 1) ? FFF_PANEL_ROWS : TILE_RB;
+        for (int64_t r0 = 0; r0 < rows; r0 += block) {
+            const int R = (int)((rows - r0) < block ? (rows - r0) : block);
+            FN(tile_any)(R, C, panel + r0 * VW, rows * VW, xs, stride, sums);
+            for (int c = 0; c < C; c++)
+                for (int r = 0; r < R; r++)
+                    h[c * hstride + p0 + r0 + r] =
+                        fff_activation_apply(act, sums[c * R + r] + bias[p0 + r0 + r]);
+        }
+    }
+}
+
+/* y[0 ..< ostride] = bias + sum_b h[b] * w2[b]; w2 rows of `ostride` floats. */
+static void FN(output)(const float *h, int64_t width, const float *w2, const float *bias,
+                       int64_t ostride, float *y)
+{
+    for (int64_t o = 0; o < ostride; o += VW) {
+        vf a0 = FN(vzero)(), a1 = a0, a2 = a0, a3 = a0;
+        const float *col = w2 + o;
+        int64_t b = 0;
+        for (; b + 4 <= width; b += 4) {
+            a0 = FMA_V(FN(vsplat)(h[b]), VLOAD(col + b * ostride), a0);
+            a1 = FMA_V(FN(vsplat)(h[b + 1]), VLOAD(col + (b + 1) * ostride), a1);
+            a2 = FMA_V(FN(vsplat)(h[b + 2]), VLOAD(col + (b + 2) * ostride), a2);
+            a3 = FMA_V(FN(vsplat)(h[b + 3]), VLOAD(col + (b + 3) * ostride), a3);
+        }
+        for (; b < width; b++) a0 = FMA_V(FN(vsplat)(h[b]), VLOAD(col + b * ostride), a0);
+        VSTORE(y + o, ((a0 + a1) + (a2 + a3)) + VLOAD(bias + o));
+    }
+}
+
+/* out = s*y + (1-s)*m, or y without a master leaf. */
+INL void FN(mix)(const fff_plan *p, const float *y, const float *m, float *out)
+{
+    const int64_t width = p->output_width;
+    if (m == NULL) {
+        memcpy(out, y, (size_t)width * sizeof(float));
+        return;
+    }
+    const float s = p->mix_leaf, t = p->mix_master;
+    for (int64_t o = 0; o < width; o++) out[o] = s * y[o] + t * m[o];
+}
+
+INL int64_t FN(descend)(const fff_plan *p, const float *x)
+{
+    const int64_t stride = p->input_stride;
+    int64_t n = 0;
+    for (int64_t t = 0; t < p->depth; t++) {
+        float dot;
+        FN(node_dots_1)(p->node_w + n * stride, &x, stride, &dot);
+        const float score = dot + p->node_b[n];
+        n = (score >= 0.0f) ? 2 * n + 2 : 2 * n + 1; /* NaN goes left */
+    }
+    return n - (((int64_t)1 << p->depth) - 1);
+}
+
+/* ---- exported entry points ------------------------------------------------------------------ */
+
+int32_t FN(fff_leaf_one)(const fff_plan *p, const fff_workspace *ws, const float *raw, int pre)
+{
+    FN(prep)(p, raw, pre, ws->x);
+    return (int32_t)FN(descend)(p, ws->x);
+}
+
+int32_t FN(fff_predict_one)(const fff_plan *p, const fff_workspace *ws, const float *raw, int pre,
+                            float *out)
+{
+    const float *x = ws->x;
+    FN(prep)(p, raw, pre, ws->x);
+    const int64_t leaf = FN(descend)(p, x);
+    const int64_t I = p->input_stride, O = p->output_stride, H = p->leaf_width;
+    const float *m = NULL;
+    if (p->master_width > 0) {
+        const int64_t M = p->master_width;
+        FN(hidden)(p->master_w1, p->master_b1, M, I, p->activation, &x, 1, ws->hidden, 0);
+        FN(output)(ws->hidden, M, p->master_w2, p->master_b2, O, ws->m);
+        m = ws->m;
+    }
+    FN(hidden)(p->leaf_w1 + leaf * H * I, p->leaf_b1 + leaf * H, H, I, p->activation, &x, 1,
+               ws->hidden, 0);
+    FN(output)(ws->hidden, H, p->leaf_w2 + leaf * H * O, p->leaf_b2 + leaf * O, O, ws->y);
+    FN(mix)(p, ws->y, m, out);
+    return (int32_t)leaf;
+}
+
+void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const float *raw,
+                           int64_t count, int pre, float *out, int32_t *leaves)
+{
+    const int64_t I = p->input_stride, O = p->output_stride, H = p->leaf_width;
+    const int64_t width = p->input_width, owidth = p->output_width;
+    const int64_t hs = ws->hidden_stride;
+    const int64_t nodes = ((int64_t)1 << p->depth) - 1;
+    int32_t *node = ws->node, *perm = ws->perm, *tmp = ws->tmp;
+    const float *xs[4];
+
+    for (int64_t start = 0; start < count; start += ws->batch_capacity) {
+        const int64_t left = count - start;
+        const int nb = (int)(left < ws->batch_capacity ? left : ws->batch_capacity);
+        for (int r = 0; r < nb; r++) {
+            FN(prep)(p, raw + (start + r) * width, pre, ws->batch_x + r * I);
+            node[r] = 0;
+            perm[r] = r;
+        }
+
+        /* Descent, level by level. `perm` lists the records sorted by current node; each group
+         * sharing a node is scored NODE_CB records per pass, then split stably into its left and
+         * right children, which keeps `perm` sorted by node. */
+        for (int64_t t = 0; t < p->depth; t++) {
+            int i = 0;
+            while (i < nb) {
+                const int32_t n = node[perm[i]];
+                int j = i + 1;
+                while (j < nb && node[perm[j]] == n) j++;
+                const float *w = p->node_w + (int64_t)n * I;
+                const float bias = p->node_b[n];
+                for (int g = i; g < j; g += NODE_CB) {
+                    const int C = (j - g) < NODE_CB ? (j - g) : NODE_CB;
+                    float dots[4];
+                    for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)perm[g + c] * I;
+                    FN(node_dots_any)(C, w, xs, I, dots);
+                    for (int c = 0; c < C; c++) {
+                        const float score = dots[c] + bias;
+                        node[perm[g + c]] = (score >= 0.0f) ? 2 * n + 2 : 2 * n + 1;
+                    }
+                }
+                int lo = i;
+                int nt = 0;
+                for (int g = i; g < j; g++) {
+                    if (node[perm[g]] == 2 * n + 1) perm[lo++] = perm[g];
+                    else tmp[nt++] = perm[g];
+                }
+                for (int g = 0; g < nt; g++) perm[lo + g] = tmp[g];
+                i = j;
+            }
+        }
+
+        /* The master leaf, every record, TILE_CB records per pass. */
+        if (p->master_width > 0) {
+            const int64_t M = p->master_width;
+            for (int g = 0; g < nb; g += TILE_CB) {
+                const int C = (nb - g) < TILE_CB ? (nb - g) : TILE_CB;
+                for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)(g + c) * I;
+                FN(hidden)(p->master_w1, p->master_b1, M, I, p->activation, xs, C, ws->hidden, hs);
+                for (int c = 0; c < C; c++)
+                    FN(output)(ws->hidden + c * hs, M, p->master_w2, p->master_b2, O,
+                               ws->batch_m + (int64_t)(g + c) * O);
+            }
+        }
+
+        /* The leaves: records grouped by leaf, TILE_CB per pass over the leaf's rows. */
+        int i = 0;
+        while (i < nb) {
+            const int32_t n = node[perm[i]];
+            int j = i + 1;
+            while (j < nb && node[perm[j]] == n) j++;
+            const int64_t leaf = n - nodes;
+            const float *w1 = p->leaf_w1 + leaf * H * I, *b1 = p->leaf_b1 + leaf * H;
+            const float *w2 = p->leaf_w2 + leaf * H * O, *b2 = p->leaf_b2 + leaf * O;
+            for (int g = i; g < j; g += TILE_CB) {
+                const int C = (j - g) < TILE_CB ? (j - g) : TILE_CB;
+                for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)perm[g + c] * I;
+                FN(hidden)(w1, b1, H, I, p->activation, xs, C, ws->hidden, hs);
+                for (int c = 0; c < C; c++) {
+                    const int r = perm[g + c];
+                    FN(output)(ws->hidden + c * hs, H, w2, b2, O, ws->y);
+                    const float *m = p->master_width > 0 ? ws->batch_m + (int64_t)r * O : NULL;
+                    FN(mix)(p, ws->y, m, out + (start + r) * owidth);
+                    if (leaves) leaves[start + r] = (int32_t)leaf;
+                }
+            }
+            i = j;
+        }
+    }
+}
+
+#undef vf
+#undef vfu

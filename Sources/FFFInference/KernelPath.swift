@@ -1,0 +1,63 @@
+import CFFFKernels
+
+/// Which implementation of the compute kernels an ``InferenceModel`` runs.
+///
+/// All paths compute the arithmetic of spec/FORMAT.md §14 and agree within its §14.3 tolerance;
+/// they differ in vector width and in whether multiply-adds are fused, so their results can
+/// differ in the last bits. The AVX paths are compiled with per-function target attributes and
+/// chosen at run time, so one binary runs on every x86-64 CPU.
+public enum KernelPath: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Plain C with 4-lane vector extensions, unfused multiply-adds; runs everywhere.
+    case portable
+    /// 8-lane AVX2 with FMA (x86-64 only).
+    case avx2
+    /// 16-lane AVX-512F with FMA (x86-64 only).
+    case avx512
+
+    /// The name `FFF_KERNEL` uses: `portable`, `avx2` or `avx512`.
+    public var description: String { rawValue }
+
+    var code: Int32 {
+        switch self {
+        case .portable: FFF_KERNEL_PORTABLE
+        case .avx2: FFF_KERNEL_AVX2
+        case .avx512: FFF_KERNEL_AVX512
+        }
+    }
+
+    init?(code: Int32) {
+        switch code {
+        case FFF_KERNEL_PORTABLE: self = .portable
+        case FFF_KERNEL_AVX2: self = .avx2
+        case FFF_KERNEL_AVX512: self = .avx512
+        default: return nil
+        }
+    }
+
+    /// Whether this CPU (and its operating system) can run the path. O(1).
+    public var isSupported: Bool { fff_kernel_supported(code) != 0 }
+
+    /// Every path this machine can run, slowest first. Tests run each of them.
+    public static var supported: [KernelPath] { allCases.filter(\.isSupported) }
+
+    /// The fastest path this machine supports (AVX-512 before AVX2 before portable).
+    public static var best: KernelPath { KernelPath(code: fff_kernel_best()) ?? .portable }
+
+    /// The path new models use unless told otherwise: the one the environment variable
+    /// `FFF_KERNEL` (`portable`, `avx2` or `avx512`) forces, else ``best``. Read once per process.
+    ///
+    /// Precondition: `FFF_KERNEL`, when set and non-empty, names a path this CPU supports. A value
+    /// that is unknown or unsupported stops the process with a message naming it: a forced path
+    /// that silently ran another one would falsify the benchmark or test that forced it.
+    public static var `default`: KernelPath { environmentDefault }
+
+    private static let environmentDefault: KernelPath = {
+        let requested = fff_kernel_from_environment()
+        if requested == -1 { return best }
+        guard let path = KernelPath(code: requested) else {
+            preconditionFailure("FFF_KERNEL must be one of portable, avx2, avx512")
+        }
+        precondition(path.isSupported, "FFF_KERNEL=\(path) but this CPU does not support it")
+        return path
+    }()
+}

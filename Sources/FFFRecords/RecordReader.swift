@@ -1,0 +1,398 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads fixed-width Float records from a byte stream, in any `RecordFormat`, gzip-compressed
+/// or not (gzip is recognised by its magic `1f 8b 08` in every format, unless
+/// `RecordReaderOptions.detectGzip` is off).
+///
+/// ```swift
+/// let reader = try RecordReader(source: FileDescriptorSource(), format: .auto, expectedWidth: 784)
+/// let record = UnsafeMutableBufferPointer<Float>.allocate(capacity: 784)
+/// while try reader.next(into: record) { ... }
+/// ```
+///
+/// Values are the raw numbers of the input (a u8 pixel gives 0...255), with no preprocessing.
+///
+/// Errors: every problem is a `RecordError` naming the record (1-based, counting records only),
+/// the column for text, and the byte offset. All whole records before a problem are returned
+/// first; after `next` throws, the reader is spent and every later call throws the same error.
+///
+/// Cost: in the steady state `next` allocates nothing and costs O(bytes of the record). The
+/// read buffer (default 1 MiB) grows only for a record or line larger than it, and a text
+/// line longer than `maxLineBytes` is an error rather than unbounded buffering.
+///
+/// A reader is a class (it owns its buffer and source) for one thread at a time.
+public final class RecordReader {
+    /// The number of values in every record.
+    public let expectedWidth: Int
+    /// The format asked for (possibly `.auto`).
+    public let requestedFormat: RecordFormat
+    /// The settings in force.
+    public let options: RecordReaderOptions
+    /// The format found, once the first `next` (or `prepare`) has looked at the input: never
+    /// `.auto`; text input detected by `.auto` reports `.csv`, `.tsv` or `.text`. Nil before,
+    /// and for empty input.
+    public private(set) var format: RecordFormat?
+    /// Whether the input is gzip-compressed (known after `prepare`).
+    public private(set) var isCompressed = false
+    /// The number of records an IDX or NPY header declares (after `prepare`), else nil.
+    public private(set) var declaredRecordCount: Int?
+    /// The number of records `next` has returned.
+    public private(set) var recordsRead = 0
+    /// The bytes of the (decompressed) stream consumed so far: headers, records, line endings.
+    public var bytesConsumed: Int { buffer.offset(of: buffer.start) }
+
+    let buffer: InputBuffer
+    private var prepared = false
+    private var failure: RecordError?
+    private let maxLineBytes: Int
+
+    // Binary formats.
+    private var element = ElementType.u8
+    private var recordBytes = 0
+    private var headerName = ""
+
+    // Text formats.
+    private var separator: TextLineParser.Separator?
+    private var headerDecided = false
+    private var lineNumber = 0
+    private var pendingBlankLine: Int?
+
+    /// The largest `expectedWidth` accepted.
+    public static let maxWidth = IDXHeader.maxRecordWidth
+
+    /// A reader of `source` in `format` for records of `expectedWidth` values. Reads nothing
+    /// yet. Throws `.invalidArgument` when `expectedWidth` is not in 1...`maxWidth` or
+    /// `options.maxLineBytes` is below 1.
+    public init(source: any ByteSource, format: RecordFormat, expectedWidth: Int,
+                options: RecordReaderOptions = RecordReaderOptions()) throws(RecordError) {
+        guard (1...Self.maxWidth).contains(expectedWidth) else {
+            throw RecordError(.invalidArgument, "the record width must be between 1 and \(Self.maxWidth), not \(expectedWidth)")
+        }
+        if let m = options.maxLineBytes, m < 1 {
+            throw RecordError(.invalidArgument, "maxLineBytes must be at least 1, not \(m)")
+        }
+        self.expectedWidth = expectedWidth
+        self.requestedFormat = format
+        self.options = options
+        maxLineBytes = options.maxLineBytes ?? min(64 << 20, expectedWidth * 64 + 4096)
+        buffer = InputBuffer(source: source, capacity: options.bufferSize)
+    }
+
+    /// Stores the next record's `expectedWidth` values at the start of `record` and returns
+    /// true, or returns false at the clean end of the input (at once for empty input).
+    /// Precondition: `record.count >= expectedWidth`. On a throw, `record` holds unspecified
+    /// values. O(record bytes); no allocation in the steady state.
+    public func next(into record: UnsafeMutableBufferPointer<Float>) throws(RecordError) -> Bool {
+        precondition(record.count >= expectedWidth, "the record buffer holds \(record.count) Floats; \(expectedWidth) are needed")
+        if let failure { throw failure }
+        do {
+            if !prepared { try prepare() }
+            guard let format else { return false }
+            let found = format.isText ? try nextText(record.baseAddress!) : try nextBinary(record.baseAddress!)
+            if found { recordsRead += 1 }
+            return found
+        } catch {
+            var error = error
+            if error.recordNumber == nil && (error.kind == .io || error.kind == .corruptCompression) {
+                // A source failure: say which record it interrupted.
+                let number = recordsRead + 1
+                error = RecordError(error.kind, "\(error.message) (reading record \(number))", recordNumber: number,
+                                    column: error.column, byteOffset: error.byteOffset)
+            }
+            failure = error
+            throw error
+        }
+    }
+
+    /// The next record as a new array, or nil at the end: a convenience that allocates.
+    public func next() throws(RecordError) -> [Float]? {
+        var values = [Float](repeating: 0, count: expectedWidth)
+        let found = try values.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<Float>) throws(RecordError) -> Bool in
+            try next(into: b)
+        }
+        return found ? values : nil
+    }
+
+    /// Looks at the start of the input: detects gzip, resolves `.auto`, reads and checks an
+    /// IDX or NPY header. `next` calls it; call it first to learn `format`,
+    /// `declaredRecordCount` and `isCompressed`, or to get header errors early. Idempotent.
+    public func prepare() throws(RecordError) {
+        if prepared { return }
+        if let failure { throw failure }
+        do {
+            try detectGzip()
+            try resolveFormat()
+            prepared = true
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    private func detectGzip() throws(RecordError) {
+        guard options.detectGzip else { return }
+        // Read no more than needed to decide, so a producer that writes one short record and
+        // waits for the answer is served.
+        try readUntil { GzipSource.recognises($0) != nil }
+        let head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: buffer.available)
+        guard GzipSource.recognises(head) == true else { return }
+        let gzip = try GzipSource(wrapping: buffer.source, prefix: head)
+        buffer.replaceSource(with: gzip)
+        isCompressed = true
+    }
+
+    /// Reads until `decided` holds for the bytes at hand or the input ends.
+    private func readUntil(_ decided: (UnsafeRawBufferPointer) -> Bool) throws(RecordError) {
+        while !decided(UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: buffer.available)) {
+            if try buffer.readMore(growthLimit: 1 << 16) == 0 { return }
+        }
+    }
+
+    private func resolveFormat() throws(RecordError) {
+        var resolved = requestedFormat
+        if resolved == .auto {
+            // Enough bytes to rule the NPY and IDX magics in or out.
+            try readUntil { head in
+                let npy = zip(head, NPYHeader.magic).allSatisfy { $0 == $1 }
+                let idx = head.prefix(4).enumerated().allSatisfy { i, b in
+                    i < 2 ? b == 0 : i == 2 ? IDXHeader.isTypeCode(b) : b >= 1
+                }
+                return (!npy || head.count >= 6) && (!idx || head.count >= 4)
+            }
+            let head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: buffer.available)
+            if NPYHeader.looksLikeNPY(head) {
+                resolved = .npy
+            } else if IDXHeader.looksLikeIDX(head) {
+                resolved = .idx
+            } else {
+                resolved = .text  // refined to csv/tsv by the first line
+            }
+        }
+        _ = try buffer.fill(atLeast: 1)
+        if buffer.available == 0 { return }  // empty input: no format, no records
+        switch resolved {
+        case .idx: try readIDXHeader()
+        case .npy: try readNPYHeader()
+        case .f32: element = .f32
+        case .f64: element = .f64
+        case .u8: element = .u8
+        case .csv: separator = .comma
+        case .tsv: separator = .tab
+        case .text: separator = requestedFormat == .auto ? nil : .whitespace
+        case .auto: preconditionFailure("resolved above")
+        }
+        if !resolved.isText {
+            let (bytes, overflow) = expectedWidth.multipliedReportingOverflow(by: element.size)
+            if overflow || bytes > Int(Int32.max) {
+                throw RecordError(.invalidArgument, "records of \(expectedWidth) \(element.name) values are too large to buffer")
+            }
+            recordBytes = bytes
+        }
+        format = resolved
+    }
+
+    private func readIDXHeader() throws(RecordError) {
+        headerName = "IDX"
+        _ = try buffer.fill(atLeast: 4)
+        var head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: buffer.available)
+        if head.count < 4 {
+            throw RecordError(.truncated, "the IDX header is truncated: \(head.count) of at least 4 bytes", byteOffset: 0)
+        }
+        let length = try IDXHeader.length(announcedBy: head)
+        if !(try buffer.fill(atLeast: length)) {
+            throw RecordError(.truncated, "the IDX header is truncated: \(buffer.available) of \(length) bytes", byteOffset: 0)
+        }
+        head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: length)
+        let header = try IDXHeader.parse(head)
+        guard header.recordWidth == expectedWidth else {
+            throw RecordError(.wrongWidth,
+                "IDX records are \(header.recordShapeDescription); the model expects \(expectedWidth)", byteOffset: 4)
+        }
+        element = header.element
+        declaredRecordCount = header.recordCount
+        buffer.consume(length)
+    }
+
+    private func readNPYHeader() throws(RecordError) {
+        headerName = "NPY"
+        _ = try buffer.fill(atLeast: 12)
+        var head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: min(buffer.available, 12))
+        let length = try NPYHeader.length(announcedBy: head)
+        if !(try buffer.fill(atLeast: length)) {
+            throw RecordError(.truncated, "the NPY header is truncated: \(buffer.available) of \(length) bytes", byteOffset: 0)
+        }
+        head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: length)
+        let header = try NPYHeader.parse(head)
+        let shape = header.shape
+        let count: Int, width: Int
+        if shape.count == 1 && expectedWidth == 1 {
+            (count, width) = (shape[0], 1)  // a vector of scalars, such as labels
+        } else if shape.count == 1 {
+            (count, width) = (1, shape[0])
+        } else {
+            (count, width) = (shape[0], shape.dropFirst().reduce(1, *))
+        }
+        guard width == expectedWidth else {
+            let inner = shape.count == 1 ? "\(width) values (shape \(NPYHeader.describe(shape)) is one record)"
+                : shape.count == 2 ? "\(width) values" : shape.dropFirst().map(String.init).joined(separator: "x") + " = \(width) values"
+            throw RecordError(.wrongWidth, "NPY records are \(inner); the model expects \(expectedWidth)")
+        }
+        element = header.element
+        declaredRecordCount = count
+        buffer.consume(length)
+    }
+
+    // MARK: Binary records
+
+    private func nextBinary(_ out: UnsafeMutablePointer<Float>) throws(RecordError) -> Bool {
+        let number = recordsRead + 1
+        let offset = bytesConsumed
+        if let declared = declaredRecordCount, recordsRead >= declared {
+            if try buffer.fill(atLeast: 1) {
+                throw RecordError(.trailingData,
+                    "the \(headerName) header declares \(declared) records, but data continues after them at byte \(offset)",
+                    recordNumber: number, byteOffset: offset)
+            }
+            return false
+        }
+        if !(try buffer.fill(atLeast: recordBytes)) {
+            let have = buffer.available
+            if let declared = declaredRecordCount {
+                let got = have == 0 ? "it ends after \(recordsRead)"
+                    : "it ends inside record \(number) (\(have) of \(recordBytes) bytes)"
+                throw RecordError(.truncated, "the \(headerName) header declares \(declared) records, but \(got)",
+                                  recordNumber: number, byteOffset: offset + have)
+            }
+            if have == 0 { return false }
+            throw RecordError(.truncated, "record \(number) is truncated: \(have) of \(recordBytes) bytes",
+                              recordNumber: number, byteOffset: offset)
+        }
+        let bytes = UnsafeRawPointer(buffer.storage + buffer.start)
+        element.decode(bytes, count: expectedWidth, into: out)
+        if element.kind == .float && !options.allowNonFinite {
+            for i in 0..<expectedWidth where !out[i].isFinite {
+                let original = element.value(bytes, at: i)
+                let what = original.isNaN ? "is NaN" : original.isInfinite ? "is infinite"
+                    : "(\(original)) is beyond the Float range"
+                throw RecordError(.nonFinite, "record \(number), value \(i + 1) \(what)",
+                                  recordNumber: number, column: i + 1, byteOffset: offset + i * element.size)
+            }
+        }
+        buffer.consume(recordBytes)
+        return true
+    }
+
+    // MARK: Text records
+
+    /// The next line without its `\n`, valid until the next buffer operation, and its offset;
+    /// nil at the end of the input.
+    private func nextLine() throws(RecordError) -> (UnsafeBufferPointer<UInt8>, offset: Int)? {
+        var scanned = 0  // bytes after `start` known to hold no newline
+        while true {
+            let s = buffer.storage + buffer.start
+            let available = buffer.available
+            if available > scanned, let found = memchr(s + scanned, 0x0A, available - scanned) {
+                let length = found.assumingMemoryBound(to: UInt8.self) - s
+                try checkLineLength(length)
+                let offset = bytesConsumed
+                buffer.consume(length + 1)
+                return (UnsafeBufferPointer(start: s, count: length), offset)
+            }
+            scanned = available
+            try checkLineLength(available)
+            if try buffer.readMore(growthLimit: maxLineBytes + 2) == 0 {
+                if buffer.available == 0 { return nil }
+                let offset = bytesConsumed
+                let length = buffer.available
+                let line = UnsafeBufferPointer(start: buffer.storage + buffer.start, count: length)
+                buffer.consume(length)
+                return (line, offset)
+            }
+        }
+    }
+
+    private func checkLineLength(_ length: Int) throws(RecordError) {
+        if length > maxLineBytes {
+            let number = recordsRead + 1
+            throw RecordError(.lineTooLong,
+                "\(place(number, line: lineNumber + 1)) is longer than \(maxLineBytes) bytes (no line end found)",
+                recordNumber: number, byteOffset: bytesConsumed)
+        }
+    }
+
+    private func nextText(_ out: UnsafeMutablePointer<Float>) throws(RecordError) -> Bool {
+        while true {
+            guard var (line, offset) = try nextLine() else { return false }
+            lineNumber += 1
+            if lineNumber == 1 && line.starts(with: [0xEF, 0xBB, 0xBF]) {  // UTF-8 byte order mark
+                line = UnsafeBufferPointer(rebasing: line[3...])
+                offset += 3
+            }
+            if TextLineParser.isBlank(line) {
+                if pendingBlankLine == nil { pendingBlankLine = lineNumber }
+                continue
+            }
+            if TextLineParser.isComment(line) {
+                try checkText(line, offset: offset)
+                continue
+            }
+            let number = recordsRead + 1
+            if let blank = pendingBlankLine {
+                throw RecordError(.emptyRecord,
+                    "\(place(number, line: blank)) is empty (blank lines are accepted only at the end)",
+                    recordNumber: number)
+            }
+            if separator == nil { separator = TextLineParser.Separator.detect(line) }
+            let separator = separator!
+            if !headerDecided {
+                headerDecided = true
+                if format == .text && requestedFormat == .auto {
+                    format = separator == .comma ? .csv : separator == .tab ? .tsv : .text
+                }
+                if options.header == .skip || (options.header == .auto && TextLineParser.isHeader(line, separator: separator)) {
+                    try checkText(line, offset: offset)
+                    continue
+                }
+            }
+            switch TextLineParser.parse(line, separator: separator, into: out, capacity: expectedWidth,
+                                        allowNonFinite: options.allowNonFinite) {
+            case .values(let count):
+                if count != expectedWidth {
+                    throw RecordError(.wrongWidth,
+                        "\(place(number, line: lineNumber)) has \(count) value\(count == 1 ? "" : "s"); the model expects \(expectedWidth)",
+                        recordNumber: number, byteOffset: offset)
+                }
+                return true
+            case .failure(let failure):
+                throw describe(failure, line: line, offset: offset, number: number)
+            }
+        }
+    }
+
+    /// "record 5", or "record 5 (line 7)" when lines and records are numbered differently.
+    private func place(_ record: Int, line: Int) -> String {
+        line == record ? "record \(record)" : "record \(record) (line \(line))"
+    }
+
+    /// Rejects NUL bytes and invalid UTF-8 in a line that is skipped (a header or comment), so
+    /// binary input read as text fails at its first line rather than later.
+    private func checkText(_ line: UnsafeBufferPointer<UInt8>, offset: Int) throws(RecordError) {
+        let number = recordsRead + 1
+        try TextLineParser.checkIsText(line, offset: offset, place: place(number, line: lineNumber),
+                                       recordNumber: number, hint: binaryHint)
+    }
+
+    private var binaryHint: String {
+        requestedFormat == .auto ? " (binary input? name its format: f32, f64 or u8)" : ""
+    }
+
+    private func describe(_ failure: TextLineParser.Failure, line: UnsafeBufferPointer<UInt8>, offset: Int,
+                          number: Int) -> RecordError {
+        TextLineParser.error(for: failure, in: line, offset: offset, place: place(number, line: lineNumber),
+                             recordNumber: number, hint: binaryHint)
+    }
+}

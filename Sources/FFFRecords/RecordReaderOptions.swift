@@ -1,0 +1,41 @@
+/// Settings of a `RecordReader`. The defaults suit `fffrun`.
+public struct RecordReaderOptions: Sendable, Equatable {
+    /// What to do with the first line of text input (csv, tsv, text, and auto when it finds
+    /// text). The "first line" is the first that is neither blank nor a `#` comment.
+    public enum HeaderPolicy: String, Sendable, Hashable, CaseIterable {
+        /// Skip the first line when none of its tokens is a number (so `x0,x1,x2` is a header
+        /// while `1,x,3` is record 1 with a bad token). A header of numbers, such as pandas'
+        /// default column names `0,1,2,...`, cannot be told apart from data: use `.skip`.
+        case auto
+        /// Always skip the first line.
+        case skip
+        /// Never skip: the first line is record 1.
+        case none
+    }
+
+    /// Accept NaN and ±infinity (text `nan`, `inf`, `infinity` in any case, with a sign; binary
+    /// non-finite values; values beyond the Float range, which become ±infinity). Off: each is
+    /// a `.nonFinite` error naming the record and column.
+    public var allowNonFinite: Bool
+    /// The header rule for text input.
+    public var header: HeaderPolicy
+    /// The longest text line accepted, in bytes, without its line ending. nil means
+    /// min(64 MiB, width * 64 + 4096). The read buffer never grows past this (plus one record
+    /// of binary input), so a line without end cannot exhaust memory.
+    public var maxLineBytes: Int?
+    /// The initial size of the read buffer in bytes (at least 4096 is used).
+    public var bufferSize: Int
+    /// Decompress input that starts like a gzip member (`1f 8b 08`, then a flags byte with
+    /// bits 5-7 clear). Turn off only for raw binary records that may begin with those bytes.
+    public var detectGzip: Bool
+
+    /// Options with the given values; every parameter has the `fffrun` default.
+    public init(allowNonFinite: Bool = false, header: HeaderPolicy = .auto,
+                maxLineBytes: Int? = nil, bufferSize: Int = 1 << 20, detectGzip: Bool = true) {
+        self.allowNonFinite = allowNonFinite
+        self.header = header
+        self.maxLineBytes = maxLineBytes
+        self.bufferSize = bufferSize
+        self.detectGzip = detectGzip
+    }
+}

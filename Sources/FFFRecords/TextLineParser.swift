@@ -1,0 +1,200 @@
+/// Splits one line of text into numbers, in place, without allocating.
+///
+/// Blanks (space, carriage return, and tab unless tab is the separator) around tokens are
+/// ignored. `.comma` and `.tab` lines have exactly one field between separators, so an empty
+/// field is an error; `.whitespace` lines take any run of spaces, tabs and commas as one
+/// separator.
+enum TextLineParser {
+    /// How a line's tokens are separated.
+    enum Separator: Sendable, Equatable {
+        case comma, tab, whitespace
+
+        /// The separator the first line suggests: a tab makes TSV, else a comma CSV, else
+        /// whitespace.
+        static func detect(_ line: UnsafeBufferPointer<UInt8>) -> Separator {
+            if line.contains(0x09) { return .tab }
+            if line.contains(UInt8(ascii: ",")) { return .comma }
+            return .whitespace
+        }
+    }
+
+    /// Why a line could not be parsed; offsets are from the line's start.
+    struct Failure: Equatable {
+        enum Reason: Equatable { case emptyField, notANumber, nonFinite }
+        let reason: Reason
+        /// 1-based.
+        let column: Int
+        let tokenStart: Int
+        let tokenEnd: Int
+    }
+
+    /// The outcome: the number of values on the line (of which the first `capacity` were
+    /// stored), or the first failure.
+    enum Outcome: Equatable {
+        case values(Int)
+        case failure(Failure)
+    }
+
+    /// Parses `line`, storing value k (0-based) at `out[k]` while k < `capacity`, and counting
+    /// the rest. A NaN or infinite value fails unless `allowNonFinite`. O(line length).
+    static func parse(_ line: UnsafeBufferPointer<UInt8>, separator: Separator,
+                      into out: UnsafeMutablePointer<Float>, capacity: Int, allowNonFinite: Bool) -> Outcome {
+        guard let start = line.baseAddress else { return .values(0) }
+        let end = start + line.count
+        var p = start
+        var column = 0
+        switch separator {
+        case .whitespace:
+            while true {
+                while p < end && isWhitespaceSeparator(p.pointee) { p += 1 }
+                if p == end { return .values(column) }
+                column += 1
+                let tokenStart = p
+                if let (value, next) = DecimalParser.parse(p, end), next == end || isWhitespaceSeparator(next.pointee) {
+                    if !allowNonFinite && !value.isFinite {
+                        return .failure(Failure(reason: .nonFinite, column: column, tokenStart: tokenStart - start, tokenEnd: next - start))
+                    }
+                    if column <= capacity { out[column - 1] = value }
+                    p = next
+                } else {
+                    var q = p
+                    while q < end && !isWhitespaceSeparator(q.pointee) { q += 1 }
+                    return .failure(Failure(reason: .notANumber, column: column, tokenStart: tokenStart - start, tokenEnd: q - start))
+                }
+            }
+        case .comma, .tab:
+            let sep: UInt8 = separator == .comma ? UInt8(ascii: ",") : 0x09
+            let tabIsBlank = separator == .comma
+            @inline(__always) func isBlank(_ b: UInt8) -> Bool {
+                b == 0x20 || b == 0x0D || (tabIsBlank && b == 0x09)
+            }
+            while true {
+                while p < end && isBlank(p.pointee) { p += 1 }
+                column += 1
+                let tokenStart = p
+                if p == end || p.pointee == sep {
+                    return .failure(Failure(reason: .emptyField, column: column, tokenStart: p - start, tokenEnd: p - start))
+                }
+                var parsed = DecimalParser.parse(p, end)
+                if let (_, next) = parsed {
+                    var q = next
+                    while q < end && isBlank(q.pointee) { q += 1 }
+                    if q < end && q.pointee != sep { parsed = nil } else { p = q }
+                }
+                guard let (value, next) = parsed else {
+                    var q = tokenStart
+                    while q < end && q.pointee != sep { q += 1 }
+                    while q > tokenStart && isBlank(q[-1]) { q -= 1 }
+                    return .failure(Failure(reason: .notANumber, column: column, tokenStart: tokenStart - start, tokenEnd: q - start))
+                }
+                if !allowNonFinite && !value.isFinite {
+                    return .failure(Failure(reason: .nonFinite, column: column, tokenStart: tokenStart - start, tokenEnd: next - start))
+                }
+                if column <= capacity { out[column - 1] = value }
+                if p == end { return .values(column) }
+                p += 1  // the separator
+            }
+        }
+    }
+
+    /// The tokens of `line` as offset ranges, for header detection and diagnostics (allocates).
+    static func tokens(_ line: UnsafeBufferPointer<UInt8>, separator: Separator) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var i = 0
+        let n = line.count
+        switch separator {
+        case .whitespace:
+            while i < n {
+                while i < n && isWhitespaceSeparator(line[i]) { i += 1 }
+                if i == n { break }
+                let s = i
+                while i < n && !isWhitespaceSeparator(line[i]) { i += 1 }
+                result.append(s..<i)
+            }
+        case .comma, .tab:
+            let sep: UInt8 = separator == .comma ? UInt8(ascii: ",") : 0x09
+            func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0D || (sep == UInt8(ascii: ",") && b == 0x09) }
+            var s = 0
+            while true {
+                var e = s
+                while e < n && line[e] != sep { e += 1 }
+                var a = s, b = e
+                while a < b && isBlank(line[a]) { a += 1 }
+                while b > a && isBlank(line[b - 1]) { b -= 1 }
+                result.append(a..<b)
+                if e == n { break }
+                s = e + 1
+            }
+        }
+        return result
+    }
+
+    /// Whether every token of `line` fails to parse as a number (and there is one): the
+    /// `.auto` header rule.
+    static func isHeader(_ line: UnsafeBufferPointer<UInt8>, separator: Separator) -> Bool {
+        let tokens = tokens(line, separator: separator).filter { !$0.isEmpty }
+        guard !tokens.isEmpty, let base = line.baseAddress else { return false }
+        return tokens.allSatisfy { r in
+            guard let (_, next) = DecimalParser.parse(base + r.lowerBound, base + r.upperBound) else { return true }
+            return next != base + r.upperBound
+        }
+    }
+
+    /// Whether the line holds only spaces, tabs and carriage returns.
+    static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+    }
+
+    /// Whether the line's first non-blank byte is `#`.
+    static func isComment(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        line.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0D) } == UInt8(ascii: "#")
+    }
+
+    @inline(__always)
+    static func isWhitespaceSeparator(_ b: UInt8) -> Bool {
+        b == 0x20 || b == 0x09 || b == UInt8(ascii: ",") || b == 0x0D
+    }
+
+    /// Throws `.nulByte` or `.invalidUTF8` for a line that is not text. `place` begins the
+    /// message ("record 3 (line 4)"); `hint` ends it.
+    static func checkIsText(_ line: UnsafeBufferPointer<UInt8>, offset: Int, place: String,
+                            recordNumber: Int?, hint: String) throws(RecordError) {
+        if let nul = line.firstIndex(of: 0) {
+            throw RecordError(.nulByte, "\(place) holds a NUL byte at byte \(offset + nul)\(hint)",
+                              recordNumber: recordNumber, byteOffset: offset + nul)
+        }
+        if let bad = Diagnostics.firstInvalidUTF8(line) {
+            throw RecordError(.invalidUTF8, "\(place) is not valid UTF-8 at byte \(offset + bad)\(hint)",
+                              recordNumber: recordNumber, byteOffset: offset + bad)
+        }
+    }
+
+    /// The error for `failure` in `line`, which starts at stream offset `offset`. `place`
+    /// begins the message ("record 3 (line 4)"); `hint` ends NUL and UTF-8 messages.
+    static func error(for failure: Failure, in line: UnsafeBufferPointer<UInt8>, offset: Int, place: String,
+                      recordNumber: Int?, hint: String) -> RecordError {
+        let token = UnsafeBufferPointer(rebasing: line[failure.tokenStart..<failure.tokenEnd])
+        let at = offset + failure.tokenStart
+        func error(_ kind: RecordError.Kind, _ text: String, _ byte: Int = at) -> RecordError {
+            RecordError(kind, "\(place), column \(failure.column): \(text)", recordNumber: recordNumber,
+                        column: failure.column, byteOffset: byte)
+        }
+        switch failure.reason {
+        case .emptyField:
+            return error(.notANumber, "the field is empty")
+        case .nonFinite:
+            if token.contains(where: { $0 &- 0x30 <= 9 }) {  // digits, not inf/nan: an overflow
+                return error(.nonFinite, "\(Diagnostics.quote(token)) is beyond the Float range (allowNonFinite is off)")
+            }
+            return error(.nonFinite, "\(Diagnostics.quote(token)) is not finite (allowNonFinite is off)")
+        case .notANumber:
+            if let nul = token.firstIndex(of: 0) {
+                return error(.nulByte, "NUL byte in text at byte \(at + nul)\(hint)", at + nul)
+            }
+            if let bad = Diagnostics.firstInvalidUTF8(token) {
+                return error(.invalidUTF8, "invalid UTF-8 at byte \(at + bad)\(hint)", at + bad)
+            }
+            return error(.notANumber, "\(Diagnostics.quote(token)) is not a number")
+        }
+    }
+}

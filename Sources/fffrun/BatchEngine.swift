@@ -1,0 +1,130 @@
+import FastFeedforward
+import FFFRecords
+
+/// Evaluates records a block at a time: the caller fills the block (``fill(from:)`` or
+/// ``slot(_:)``), then ``evaluate(count:then:)`` splits it into contiguous shares, one per
+/// thread, each run through `predictBatch` with the thread's own ``Workspace``.
+///
+/// Memory is fixed at creation: a block of at most 4096 records (fewer for wide records, so the
+/// block's inputs take about 4 MiB), its outputs and leaves, and one workspace per thread.
+/// Nothing is allocated per record or per block.
+final class BatchEngine {
+    /// The compiled model.
+    let model: InferenceModel
+    /// Whether records are raw (the model's preprocessing applies) or already preprocessed.
+    let inputForm: InputForm
+    /// Records per block.
+    let blockCapacity: Int
+    /// Threads evaluating a block (the caller included).
+    let threadCount: Int
+    /// `blockCapacity * inputWidth` floats, record-major.
+    let inputs: UnsafeMutableBufferPointer<Float>
+    /// `blockCapacity * outputWidth` floats, record-major.
+    let outputs: UnsafeMutableBufferPointer<Float>
+    /// The leaf of each record of the block.
+    let leaves: UnsafeMutableBufferPointer<Int32>
+    private let workspaces: [Workspace]
+    private let pool: WorkerPool?
+
+    /// The most records a block holds.
+    static let maxBlockRecords = 4096
+    /// The input bytes a block aims at: wide records make blocks shorter.
+    static let blockInputBytes = 4 << 20
+    /// The fewest records worth giving a thread of its own.
+    static let minimumShare = 16
+
+    /// An engine for `model` with `threads` threads (1: everything on the calling thread).
+    /// Throws ``PoolError`` when a thread cannot be started.
+    init(model: InferenceModel, inputForm: InputForm, threads: Int) throws(PoolError) {
+        precondition(threads >= 1, "at least one thread")
+        self.model = model
+        self.inputForm = inputForm
+        let byWidth = Self.blockInputBytes / (model.inputWidth * 4)
+        blockCapacity = max(1, min(Self.maxBlockRecords, byWidth))
+        threadCount = threads
+        inputs = .allocate(capacity: blockCapacity * model.inputWidth)
+        inputs.initialize(repeating: 0)
+        outputs = .allocate(capacity: blockCapacity * model.outputWidth)
+        outputs.initialize(repeating: 0)
+        leaves = .allocate(capacity: blockCapacity)
+        leaves.initialize(repeating: 0)
+        workspaces = (0..<threads).map { _ in Workspace(for: model) }
+        do {
+            pool = threads > 1 ? try WorkerPool(size: threads) : nil
+        } catch {
+            inputs.deallocate()
+            outputs.deallocate()
+            leaves.deallocate()
+            throw error
+        }
+    }
+
+    deinit {
+        pool?.shutdown()
+        inputs.deallocate()
+        outputs.deallocate()
+        leaves.deallocate()
+    }
+
+    /// Room for record `index` of the block (`inputWidth` floats).
+    func slot(_ index: Int) -> UnsafeMutableBufferPointer<Float> {
+        let width = model.inputWidth
+        return UnsafeMutableBufferPointer(rebasing: inputs[index * width ..< (index + 1) * width])
+    }
+
+    /// The outputs of record `index` of the last evaluated block.
+    func output(_ index: Int) -> UnsafePointer<Float> {
+        UnsafePointer(outputs.baseAddress! + index * model.outputWidth)
+    }
+
+    /// What ``fill(from:)`` found.
+    struct Fill {
+        /// Whole records read into the block.
+        var count: Int
+        /// The input ended (cleanly, or with `error`) after those records.
+        var ended: Bool
+        /// The error that stopped reading, after the `count` whole records before it.
+        var error: RecordError?
+    }
+
+    /// Reads records from `reader` until the block is full, the input ends or a record is bad.
+    /// O(bytes read); allocates nothing in the steady state.
+    func fill(from reader: RecordReader) -> Fill {
+        var count = 0
+        while count < blockCapacity {
+            do {
+                if try !reader.next(into: slot(count)) { return Fill(count: count, ended: true, error: nil) }
+            } catch {
+                return Fill(count: count, ended: true, error: error)
+            }
+            count += 1
+        }
+        return Fill(count: count, ended: false, error: nil)
+    }
+
+    /// Evaluates records `0 ..< count` of the block into ``outputs`` and ``leaves``; then, on the
+    /// thread that evaluated them, calls `then(share, range)` for each share (share 0 on the
+    /// calling thread). `then` must write only to memory of its own share.
+    func evaluate(count: Int, then: (Int, Range<Int>) -> Void) {
+        precondition(count <= blockCapacity, "\(count) records in a block of \(blockCapacity)")
+        if count == 0 { return }
+        let shares = min(threadCount, max(1, count / Self.minimumShare))
+        let width = model.inputWidth, outputWidth = model.outputWidth
+        func work(_ share: Int) {
+            let range = (share * count / shares) ..< ((share + 1) * count / shares)
+            if !range.isEmpty {
+                self.model.predictBatch(
+                    UnsafeBufferPointer(rebasing: self.inputs[range.lowerBound * width ..< range.upperBound * width]),
+                    into: UnsafeMutableBufferPointer(rebasing: self.outputs[range.lowerBound * outputWidth ..< range.upperBound * outputWidth]),
+                    leaves: UnsafeMutableBufferPointer(rebasing: self.leaves[range]),
+                    workspace: self.workspaces[share], input: self.inputForm)
+            }
+            then(share, range)
+        }
+        if let pool, shares > 1 {
+            pool.run(shares, work)
+        } else {
+            work(0)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import ArgumentParser
+import FastFeedforward
+import FFFRecords
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `fffrun classify MODEL`: classifies the records streamed on standard input, one output line
+/// per record, in input order.
+///
+/// Records are read a block at a time (at most 4096, about 4 MiB of inputs), evaluated by
+/// `--threads` threads (each with its own ``Workspace``, running `predictBatch` over its share),
+/// formatted by the same threads into their own buffers and written in order through a 64 KiB
+/// output buffer. Memory is bounded whatever the input size, and in the steady state nothing is
+/// allocated per record.
+struct ClassifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classify",
+        abstract: "Classify records read from standard input, one output line per record.",
+        discussion: """
+            Reads records from standard input and writes one line per record to standard \
+            output, in input order. Input formats (--input-format, default auto): csv, tsv, \
+            text (numbers separated by blanks or commas), f32 and f64 (raw little-endian \
+            floats), u8 (raw bytes), idx (MNIST IDX) and npy (NumPy); auto recognises IDX and \
+            NPY by their magic and otherwise reads text. gzip-compressed input is recognised in \
+            every format. Each record must have the model's input width. The model's \
+            preprocessing (PREP) applies to every format unless --raw is given.
+
+            Output (--output; default label when the model has labels, else index): tab-separated \
+            fields, one line per record:
+              label   the predicted class's label (with --top-k K: the K best, best first)
+              index   the predicted class's index 0..O-1 (with --top-k K: the K best)
+              scores  the O raw outputs (with --top-k K: the K best as CLASS:VALUE)
+              probs   the softmax of the outputs (with --top-k K: the K best as CLASS:VALUE)
+              json    {"index":..,"label":..,"score":..,"prob":..,"leaf":..} and, with \
+            --top-k, "top":[{"index","label","score","prob"},...]
+            --leaf appends the leaf index as a last field. Numbers are printed in the shortest \
+            form that reads back as the same float32. With --files, standard input lists file \
+            paths, one per line; each file holds one record in any format (.npy, .idx, .csv, \
+            .txt, .f32, .f64, .u8, .pgm, gzip-compressed or not) and each output line is \
+            PATH<TAB>RESULT (JSON: a "path" member).
+
+            Errors: a malformed record (wrong number of values, a token that is not a number, \
+            NaN or infinity without --allow-nonfinite, a truncated binary record or IDX/NPY \
+            stream) stops the run with a message on standard error naming the record number \
+            (and the column, for text); every whole record before it has been written to \
+            standard output first. Empty input produces no output and exits 0.
+
+            Exit status:
+              0   success (also for empty input)
+              64  usage error (bad option; --output label for a model without labels; --top-k \
+            above the model's output width)
+              65  data error: a malformed record, or an invalid model file
+              66  the model file, or a file listed with --files, cannot be opened
+              70  internal error
+              74  I/O error: reading standard input failed, or writing standard output failed \
+            (a closed pipe: SIGPIPE is ignored and EPIPE reported)
+
+            Examples:
+              fffrun classify model.fff < t10k-images-idx3-ubyte.gz
+              fffrun classify model.fff --output probs --top-k 3 < records.csv
+              fffrun classify model.fff --output json --leaf < records.npy | jq .label
+              cat records.f32 | fffrun classify model.fff --input-format f32 --threads 1
+              ls digits/*.npy | fffrun classify model.fff --files
+            """
+    )
+
+    @Argument(help: "The model file (.fff).")
+    var model: String
+
+    @OptionGroup var input: RecordInputOptions
+
+    @Option(help: "What to print per record: label, index, scores, probs or json (default: label if the model has labels, else index).")
+    var output: OutputMode?
+
+    @Option(name: .customLong("top-k"), help: "Rank the K best classes (best first) instead of giving one.")
+    var topK: Int?
+
+    @Flag(help: "Append the index of the leaf each record reached.")
+    var leaf = false
+
+    @Flag(help: "Standard input lists files, one path per line, each holding one record; lines read PATH<TAB>RESULT.")
+    var files = false
+
+    @Flag(name: .shortAndLong, help: "No progress line, and no message for a closed output pipe (the exit status is still 74).")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Report the model, kernel path, threads and timing on standard error.")
+    var verbose = false
+
+    func validate() throws {
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
+        if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
+        if files && input.inputFormat != .auto {
+            throw ValidationError("--input-format does not apply to --files: each file's format comes from its content or name")
+        }
+    }
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let progress = ProgressLine(command: "classify", enabled: !quiet)
+        do throws(CommandFailure) {
+            try execute(progress: progress)
+        } catch {
+            progress.clear()
+            if !(quiet && error.isBrokenPipe) { printError("fffrun classify: \(error.message)") }
+            throw error.status
+        }
+    }
+
+    private func execute(progress: ProgressLine) throws(CommandFailure) {
+        let (fileModel, compiled) = try CommandFailure.loadModel(model)
+        let mode = output ?? (compiled.labels != nil ? .label : .index)
+        if mode == .label && compiled.labels == nil {
+            throw CommandFailure(CommandFailure.usage, "\(model) has no labels: use --output index (or scores, probs, json)")
+        }
+        if let topK, topK > compiled.outputWidth {
+            throw CommandFailure(CommandFailure.usage, "--top-k \(topK) is more than the model's \(compiled.outputWidth) outputs")
+        }
+        let engine: BatchEngine
+        do {
+            engine = try BatchEngine(model: compiled, inputForm: input.inputForm, threads: input.threadCount)
+        } catch {
+            throw CommandFailure(CommandFailure.internalError, error.description)
+        }
+        let run = ClassifyRun(
+            engine: engine,
+            formatters: (0..<engine.threadCount).map { _ in
+                OutputFormatter(mode: mode, topK: topK, appendsLeaf: leaf, outputWidth: compiled.outputWidth,
+                                labels: compiled.labels)
+            },
+            progress: progress, tracksLeaves: verbose)
+        if verbose {
+            printError("fffrun classify: model \(model): \(Self.describe(fileModel)); preprocessing: "
+                + (fileModel.preprocessing == nil ? "none" : input.raw ? "skipped (--raw)" : "applied"))
+            printError("fffrun classify: kernel \(compiled.kernel), \(engine.threadCount) thread\(engine.threadCount == 1 ? "" : "s"), blocks of \(engine.blockCapacity) records, output \(mode.rawValue)")
+        }
+        let start = ContinuousClock.now
+        var formatName = "path list"
+        defer {
+            // Runs on success and on failure, after the records classified were written.
+            if verbose { run.report(elapsed: ContinuousClock.now - start, input: formatName) }
+        }
+        if files {
+            try run.classifyFiles(options: input.readerOptions)
+        } else {
+            let reader: RecordReader
+            do {
+                reader = try RecordReader(source: FileDescriptorSource(), format: input.inputFormat.recordFormat,
+                                          expectedWidth: compiled.inputWidth, options: input.readerOptions)
+            } catch {
+                throw CommandFailure.reading(error, from: "standard input")
+            }
+            defer {
+                formatName = reader.format.map { $0.rawValue + (reader.isCompressed ? " (gzip)" : "") } ?? "empty"
+            }
+            try run.classifyStream(reader)
+        }
+        progress.clear()
+    }
+
+    /// "784 -> 10, depth 2 (4 leaves), leaf width 4, master width 8, relu, labels".
+    static func describe(_ model: FFFModel) -> String {
+        "\(model.inputWidth) -> \(model.outputWidth), depth \(model.depth) (\(model.leafCount) leaves), leaf width \(model.leafWidth), "
+            + "master width \(model.masterLeaf?.width ?? 0), \(model.activation.name)"
+            + (model.labels == nil ? ", no labels" : ", labels")
+    }
+}

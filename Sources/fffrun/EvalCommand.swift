@@ -1,0 +1,171 @@
+import ArgumentParser
+import FastFeedforward
+import FFFRecords
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `fffrun eval MODEL --inputs FILE --labels FILE`: accuracy, per-class accuracy, confusion
+/// matrix and leaf usage (load balance) of a model on a labelled data set.
+///
+/// Inputs and labels are streamed side by side, a block at a time, through the same engine as
+/// `classify` (``BatchEngine``); memory is bounded by the block and the `O x O` matrix.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Measure a model's accuracy and leaf balance on labelled records.",
+        discussion: """
+            Classifies every record of --inputs (any format of `fffrun classify`: csv, tsv, \
+            text, f32, f64, u8, idx, npy, gzip-compressed or not; `-` reads standard input) and \
+            compares the predictions with --labels. Labels files: IDX (MNIST's \
+            t10k-labels-idx1-ubyte, gzip or not), NPY (a 1-D array of integers), or text with one \
+            label per line, each a class index 0..O-1 or one of the model's label names (names \
+            are matched first). The numbers of inputs and labels must agree.
+
+            Prints, in this order: the line "accuracy: 94.73% (9473 of 10000)"; per-class \
+            accuracy; the confusion matrix (rows: true class, columns: predicted class); the \
+            leaf usage histogram (records per leaf and their fraction); the normalised entropy \
+            of the leaf distribution, entropy / log(L) over the L leaves (1 = perfectly \
+            balanced, 0 = one leaf takes everything; 1 by definition for a single leaf); and the \
+            number of unused leaves. --json prints one JSON document with the same content \
+            (records, correct, accuracy, classes, confusion, leaves).
+
+            Exit status:
+              0   success
+              64  usage error
+              65  data error: a malformed record or label, a label outside 0..O-1, different \
+            numbers of inputs and labels, or an invalid model file
+              66  the model, inputs or labels file cannot be opened
+              70  internal error
+              74  I/O error: reading an input failed, or writing the report failed
+
+            Examples:
+              fffrun eval model.fff --inputs t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz
+              fffrun eval model.fff --inputs test.csv --labels test-labels.txt --json | jq .accuracy
+              zcat test.f32.gz | fffrun eval model.fff --inputs - --input-format f32 --labels labels.npy
+            """
+    )
+
+    @Argument(help: "The model file (.fff).")
+    var model: String
+
+    @Option(help: "The records to classify (`-` for standard input).")
+    var inputs: String
+
+    @Option(help: "Their true labels, one per record.")
+    var labels: String
+
+    @OptionGroup var input: RecordInputOptions
+
+    @Option(name: .customLong("labels-format"), help: "The labels file's format: auto, idx, text or npy.")
+    var labelsFormat: LabelStream.Format = .auto
+
+    @Flag(help: "Print one JSON document instead of text.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "No progress line.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Report the model, kernel path, threads and timing on standard error.")
+    var verbose = false
+
+    func validate() throws {
+        if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
+    }
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let progress = ProgressLine(command: "eval", enabled: !quiet)
+        do throws(CommandFailure) {
+            try execute(progress: progress)
+        } catch {
+            progress.clear()
+            printError("fffrun eval: \(error.message)")
+            throw error.status
+        }
+    }
+
+    private func execute(progress: ProgressLine) throws(CommandFailure) {
+        let (fileModel, compiled) = try CommandFailure.loadModel(model)
+        let inputName = inputs == "-" ? "standard input" : "inputs '\(inputs)'"
+        let source: FileDescriptorSource
+        if inputs == "-" {
+            source = FileDescriptorSource()
+        } else {
+            do { source = try FileDescriptorSource(path: inputs) } catch {
+                throw CommandFailure(CommandFailure.noInput, "inputs: \(error.message)")
+            }
+        }
+        let reader: RecordReader
+        do {
+            reader = try RecordReader(source: source, format: input.inputFormat.recordFormat,
+                                      expectedWidth: compiled.inputWidth, options: input.readerOptions)
+            try reader.prepare()
+        } catch {
+            throw CommandFailure.reading(error, from: inputName)
+        }
+        let truth = try LabelStream(path: labels, format: labelsFormat, outputWidth: compiled.outputWidth,
+                                    labels: compiled.labels)
+        if let records = reader.declaredRecordCount, let declared = truth.declaredCount, records != declared {
+            throw CommandFailure(CommandFailure.dataError,
+                "\(inputName) declares \(records) records but labels file '\(labels)' declares \(declared) labels")
+        }
+        let engine: BatchEngine
+        do {
+            engine = try BatchEngine(model: compiled, inputForm: input.inputForm, threads: input.threadCount)
+        } catch {
+            throw CommandFailure(CommandFailure.internalError, error.description)
+        }
+        if verbose {
+            printError("fffrun eval: model \(model): \(ClassifyCommand.describe(fileModel))")
+            printError("fffrun eval: kernel \(compiled.kernel), \(engine.threadCount) thread\(engine.threadCount == 1 ? "" : "s"), blocks of \(engine.blockCapacity) records")
+        }
+        let start = ContinuousClock.now
+        var report = EvalReport(classes: compiled.outputWidth, leaves: compiled.leafCount, labels: compiled.labels)
+        var classes = [Int](repeating: 0, count: engine.blockCapacity)
+        let outputWidth = compiled.outputWidth
+        while true {
+            let fill = engine.fill(from: reader)
+            for r in 0..<fill.count {
+                guard let label = try truth.next() else {
+                    throw CommandFailure(CommandFailure.dataError,
+                        "labels file '\(labels)' ends after \(truth.count) labels, but \(inputName) has more records (record \(truth.count + 1) has no label)")
+                }
+                classes[r] = label
+            }
+            engine.evaluate(count: fill.count) { _, _ in }
+            for r in 0..<fill.count {
+                let predicted = Classification(scores: UnsafeBufferPointer(start: engine.output(r), count: outputWidth), leaf: 0).index
+                report.add(truth: classes[r], predicted: predicted)
+            }
+            report.addLeaves(UnsafeBufferPointer(rebasing: engine.leaves[0..<fill.count]))
+            progress.update(records: report.leafUsage.total)
+            if let error = fill.error { throw CommandFailure.reading(error, from: inputName) }
+            if fill.ended { break }
+        }
+        if try truth.next() != nil {
+            throw CommandFailure(CommandFailure.dataError,
+                "labels file '\(labels)' has more labels than the \(report.total) records of \(inputName)")
+        }
+        progress.clear()
+        if verbose {
+            let seconds = ProgressLine.seconds(ContinuousClock.now - start)
+            let format = (reader.format.map { $0.rawValue + (reader.isCompressed ? " (gzip)" : "") } ?? "empty")
+            printError("fffrun eval: \(report.total) records in \(NumberText.fixed(seconds, 3)) s; inputs: \(format); labels: \(truth.formatName)")
+        }
+        let text = json
+            ? report.json(extra: [("model", .string(model)), ("inputs", .string(inputs)), ("labels", .string(labels))]).serialized
+            : report.text
+        let writer = OutputWriter()
+        let bytes = ByteBuffer()
+        bytes.append(Array((text + "\n").utf8))
+        do {
+            try writer.write(bytes.bytes)
+            try writer.flush()
+        } catch {
+            throw CommandFailure.writing(error)
+        }
+    }
+}

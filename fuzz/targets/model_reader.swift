@@ -1,0 +1,203 @@
+// libFuzzer target: the FFF model reader and validator (Sources/FFFFormat), see fuzz/README.md.
+//
+// Compiled in one module with Sources/FFFFormat/**/*.swift (so it can use the internal CRC32).
+// For every input, twice: once as given, once with every checksum recomputed ("CRC fix-up", so
+// that mutations inside sections and tables reach the checks behind the checksums):
+//   1. FFFReader.readFile on a misaligned copy and FFFValidator.validate on the aligned input must
+//      agree exactly (same first error, or both valid): alignment independence, determinism.
+//   2. An error is never io-error, has a message, and its offset (if any) lies in 0 ... size.
+//   3. A successful read: FFFReader.layout(of:) gives the same layout, whose file length is the
+//      input size and whose first section is MODL.
+//   4. Round trip: FFFWriter.write(model) (options chosen from a hash of the input among
+//      zstd-19+shuffle, zstd-1, none+shuffle, none) must validate, read back to a bit-identical
+//      model, and writing that model again must give identical bytes (spec §18 determinism).
+//   5. Reading the same bytes from a file with FFFReader.readFile(contentsOf:) gives the same
+//      verdict (only for the input as given).
+// Any violation aborts (a libFuzzer crash). ASan catches memory errors; Swift runtime traps
+// (overflow, bounds, force-unwrap) arrive as SIGILL/SIGTRAP crashes.
+//
+// Knob (environment): FFF_FUZZ_MAX_DECODED_MB, the reader's decoded-payload budget
+// (FFFReader.Options.maxDecodedBytes), default 64. 4096 is the library default; with it, tiny
+// zstd inputs can make the reader allocate gigabytes, which libFuzzer's -malloc_limit_mb reports
+// as out-of-memory (see fuzz/README.md, "Findings").
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private let readOptions: FFFReader.Options = {
+    let megabytes = fuzzEnvironmentInt("FFF_FUZZ_MAX_DECODED_MB", default: 64)
+    return FFFReader.Options(maxDecodedBytes: UInt64(max(0, megabytes)) << 20)
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzModelReader(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    let input = fuzzInput(start, count)
+    checkFile(input, variant: "as given")
+    checkFileOnDisk(input)
+    if let fixed = withFixedChecksums(input) {
+        fixed.withUnsafeBytes { checkFile($0, variant: "with checksums fixed up") }
+    }
+    return 0
+}
+
+/// Oracles 1 ... 4 on one byte string.
+private func checkFile(_ bytes: UnsafeRawBufferPointer, variant: String) {
+    let copy = MisalignedCopy(bytes)
+    let result = Result { () throws(FFFError) in try FFFReader.readFile(bytes: copy.bytes, options: readOptions) }
+    let verdict = FFFValidator.validate(bytes: bytes, options: readOptions)
+    switch result {
+    case .failure(let error):
+        fuzzRequire(verdict == error, "\(variant): reading a misaligned copy fails with \(error) but validating the aligned bytes gives \(verdict.map { "\($0)" } ?? "valid")")
+        fuzzRequire(error.code != .ioError, "\(variant): io-error from bytes in memory: \(error)")
+        fuzzRequire(!error.message.isEmpty, "\(variant): empty message for \(error.code.rawValue)")
+        if let offset = error.offset {
+            fuzzRequire(offset >= 0 && offset <= bytes.count, "\(variant): error offset \(offset) outside the \(bytes.count)-byte file: \(error)")
+        }
+    case .success(let file):
+        fuzzRequire(verdict == nil, "\(variant): reading a misaligned copy succeeds but validating the aligned bytes fails with \(verdict!)")
+        fuzzRequire(file.layout.fileLength == bytes.count, "\(variant): layout file length \(file.layout.fileLength) != size \(bytes.count)")
+        fuzzRequire(file.layout.sections.first?.type == "MODL", "\(variant): first section is not MODL in a valid file")
+        do {
+            let layout = try FFFReader.layout(of: bytes)
+            fuzzRequire(layout == file.layout, "\(variant): layout(of:) differs from readFile's layout")
+        } catch {
+            fuzzFail("\(variant): readFile succeeds but layout(of:) fails with \(error)")
+        }
+        roundTrip(file.model, selector: fuzzHash(bytes), variant: variant)
+    }
+}
+
+/// Oracle 5: FFFReader.readFile(contentsOf:) (which reads the header first and then at most
+/// declared length + 1 bytes) gives the same verdict as reading the bytes in memory.
+private func checkFileOnDisk(_ bytes: UnsafeRawBufferPointer) {
+    let path = scratchPath
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    fuzzRequire(fd >= 0, "cannot create \(path)")
+    var done = 0
+    while done < bytes.count {
+        let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+        fuzzRequire(n > 0, "cannot write \(path)")
+        done += n
+    }
+    close(fd)
+    let fromDisk = Result { () throws(FFFError) in try FFFReader.readFile(contentsOf: path, options: readOptions) }
+    let inMemory = FFFValidator.validate(bytes: bytes, options: readOptions)
+    switch fromDisk {
+    case .success:
+        fuzzRequire(inMemory == nil, "read(contentsOf:) accepts a file that validate(bytes:) rejects with \(inMemory!)")
+    case .failure(let error):
+        fuzzRequire(inMemory == error, "read(contentsOf:) fails with \(error); validate(bytes:) gives \(inMemory.map { "\($0)" } ?? "valid")")
+    }
+}
+
+/// One scratch file per process (libFuzzer runs inputs one at a time), in $TMPDIR or /tmp.
+private let scratchPath: String = {
+    let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+    return "\(directory)/fff-fuzz-model-reader-\(getpid()).fff"
+}()
+
+private func roundTrip(_ model: FFFModel, selector: UInt64, variant: String) {
+    let choices: [FFFWriter.Options] = [
+        FFFWriter.Options(),  // the reference: zstd level 19, shuffle
+        FFFWriter.Options(codec: .zstd, level: 1, shuffle: false),
+        FFFWriter.Options(codec: .none, shuffle: true),
+        FFFWriter.Options(codec: .none, shuffle: false),
+    ]
+    var options = choices[Int(selector % UInt64(choices.count))]
+    // zstd level 19 costs ~1 s per MB: keep big models fast.
+    if options.codec == .zstd, decodedBytes(model) > 256 << 10 { options.level = 1 }
+    let what = "\(variant), writer codec \(options.codec) level \(options.level) shuffle \(options.shuffle)"
+
+    let written = FFFWriter.write(model, options: options)
+    if let error = FFFValidator.validate(bytes: written, options: FFFReader.Options(maxDecodedBytes: .max)) {
+        fuzzFail("\(what): the writer's output does not validate: \(error)")
+    }
+    let again: FFFModel
+    do {
+        again = try FFFReader.read(bytes: written, options: FFFReader.Options(maxDecodedBytes: .max))
+    } catch {
+        fuzzFail("\(what): the writer's output does not read back: \(error)")
+    }
+    if let difference = firstDifference(model, again) {
+        fuzzFail("\(what): the model read back differs: \(difference)")
+    }
+    let rewritten = FFFWriter.write(again, options: options)
+    fuzzRequire(rewritten == written, "\(what): writing the read-back model gives different bytes (\(rewritten.count) vs \(written.count))")
+}
+
+private func decodedBytes(_ m: FFFModel) -> Int {
+    4 * (m.nodeWeights.count + m.leafHiddenWeights.count + m.leafOutputWeights.count + (m.masterLeaf?.hiddenWeights.count ?? 0))
+}
+
+/// The first field in which the models differ, comparing floats by bit pattern (so -0.0 vs +0.0
+/// counts) and strings by their UTF-8 bytes (Swift's == would merge canonical equivalents).
+private func firstDifference(_ a: FFFModel, _ b: FFFModel) -> String? {
+    func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+    let scalars: [(String, Int, Int)] = [
+        ("inputWidth", a.inputWidth, b.inputWidth), ("outputWidth", a.outputWidth, b.outputWidth),
+        ("depth", a.depth, b.depth), ("leafWidth", a.leafWidth, b.leafWidth),
+        ("activation", Int(a.activation.rawValue), Int(b.activation.rawValue)),
+    ]
+    for (name, x, y) in scalars where x != y { return "\(name) \(x) vs \(y)" }
+    let tensors: [(String, [Float], [Float])] = [
+        ("nodeWeights", a.nodeWeights, b.nodeWeights), ("nodeBiases", a.nodeBiases, b.nodeBiases),
+        ("leafHiddenWeights", a.leafHiddenWeights, b.leafHiddenWeights),
+        ("leafHiddenBiases", a.leafHiddenBiases, b.leafHiddenBiases),
+        ("leafOutputWeights", a.leafOutputWeights, b.leafOutputWeights),
+        ("leafOutputBiases", a.leafOutputBiases, b.leafOutputBiases),
+        ("preprocessing.scale", a.preprocessing?.scale ?? [], b.preprocessing?.scale ?? []),
+        ("preprocessing.offset", a.preprocessing?.offset ?? [], b.preprocessing?.offset ?? []),
+        ("master.hiddenWeights", a.masterLeaf?.hiddenWeights ?? [], b.masterLeaf?.hiddenWeights ?? []),
+        ("master.hiddenBiases", a.masterLeaf?.hiddenBiases ?? [], b.masterLeaf?.hiddenBiases ?? []),
+        ("master.outputWeights", a.masterLeaf?.outputWeights ?? [], b.masterLeaf?.outputWeights ?? []),
+        ("master.outputBiases", a.masterLeaf?.outputBiases ?? [], b.masterLeaf?.outputBiases ?? []),
+    ]
+    for (name, x, y) in tensors where bits(x) != bits(y) { return "\(name) (\(x.count) vs \(y.count) values)" }
+    if (a.preprocessing == nil) != (b.preprocessing == nil) { return "preprocessing presence" }
+    if (a.masterLeaf == nil) != (b.masterLeaf == nil) { return "master leaf presence" }
+    if a.masterLeaf?.width != b.masterLeaf?.width { return "master width" }
+    if a.masterLeaf?.mixingLogit.bitPattern != b.masterLeaf?.mixingLogit.bitPattern { return "mixing logit" }
+    if a.labels.map({ $0.map { Array($0.utf8) } }) != b.labels.map({ $0.map { Array($0.utf8) } }) { return "labels" }
+    if a.metadata.map({ [Array($0.key.utf8), Array($0.value.utf8)] }) != b.metadata.map({ [Array($0.key.utf8), Array($0.value.utf8)] }) {
+        return "metadata"
+    }
+    if a != b { return "FFFModel == says they differ" }
+    return nil
+}
+
+/// The input with the header checksum, every section checksum whose stored bytes lie inside the
+/// input, and the table checksum recomputed; nil if that changes nothing (or there is no header).
+/// Reads only what the bounds allow: it must itself never crash on garbage.
+private func withFixedChecksums(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
+    guard input.count >= 32 else { return nil }
+    var bytes = [UInt8](input)
+    func u32(_ at: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) }
+    }
+    func u64(_ at: Int) -> UInt64 {
+        (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
+    }
+    func put(_ value: UInt32, at: Int) {
+        for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(k))) }
+    }
+    func crc(_ range: Range<Int>) -> UInt32 {
+        bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+    let count = Int(u32(12))
+    if count >= 1, count <= 1024 {
+        let entriesEnd = 32 + 40 * count
+        if entriesEnd <= bytes.count {
+            for index in 0..<count {
+                let entry = 32 + 40 * index
+                let offset = u64(entry + 8), stored = u64(entry + 16)
+                if offset <= UInt64(bytes.count), stored <= UInt64(bytes.count) - offset {
+                    put(crc(Int(offset) ..< Int(offset + stored)), at: entry + 36)
+                }
+            }
+            if entriesEnd + 4 <= bytes.count { put(crc(32 ..< entriesEnd), at: entriesEnd) }
+        }
+    }
+    put(crc(0 ..< 28), at: 28)
+    return bytes.elementsEqual(input) ? nil : bytes
+}
