@@ -68,7 +68,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FFFRecordsTests",
-            dependencies: ["FFFRecords"]
+            dependencies: ["FFFRecords", "CZlib"]
         ),
         .testTarget(
             name: "fffrunTests",

@@ -278,6 +278,43 @@ INL int64_t FN(descend)(const fff_plan *p, const float *x)
     return n - (((int64_t)1 << p->depth) - 1);
 }
 
+/* The descent fused with the first master panel (8 units, when M >= 8): that panel is consumed
+ * in slices between node levels, so its multiply-adds, which do not depend on the descent, fill
+ * the time the descent's dependent chain of dot products leaves idle (measured 9 % faster per
+ * record on 784 -> 10, depth 4, leaf 8, master 8). Each unit's sum runs over the inputs in
+ * order, as in `tile`, so the results are those of `hidden` bit for bit. */
+INL void FN(panel_slice)(const float *w, const float *x, int64_t from, int64_t to, vf *acc)
+{
+    for (int64_t kb = from; kb < to; kb++) {
+        const vf xv = VLOAD(x + kb * VW);
+        for (int r = 0; r < FFF_PANEL_ROWS; r++)
+            acc[r] = FMA_V(VLOAD(w + (kb * FFF_PANEL_ROWS + r) * VW), xv, acc[r]);
+    }
+}
+
+INL int64_t FN(descend_master)(const fff_plan *p, const float *x, float *msums)
+{
+    const int64_t stride = p->input_stride;
+    const int64_t blocks = stride / VW;
+    const int64_t depth = p->depth;
+    const int64_t slice = (blocks + depth) / (depth + 1);
+    vf acc[FFF_PANEL_ROWS];
+    for (int r = 0; r < FFF_PANEL_ROWS; r++) acc[r] = FN(vzero)();
+    int64_t kb = 0, n = 0;
+    for (int64_t t = 0; t < depth; t++) {
+        float dot;
+        FN(node_dots_1)(p->node_w + n * stride, &x, stride, &dot);
+        const int64_t end = kb + slice < blocks ? kb + slice : blocks;
+        FN(panel_slice)(p->master_w1, x, kb, end, acc);
+        kb = end;
+        const float score = dot + p->node_b[n];
+        n = (score >= 0.0f) ? 2 * n + 2 : 2 * n + 1; /* NaN goes left */
+    }
+    FN(panel_slice)(p->master_w1, x, kb, blocks, acc);
+    for (int r = 0; r < FFF_PANEL_ROWS; r++) msums[r] = FN(hsum)(acc[r]);
+    return n - (((int64_t)1 << depth) - 1);
+}
+
 /* ---- exported entry points ------------------------------------------------------------------ */
 
 int32_t FN(fff_leaf_one)(const fff_plan *p, const fff_workspace *ws, const float *raw, int pre)
@@ -291,12 +328,23 @@ int32_t FN(fff_predict_one)(const fff_plan *p, const fff_workspace *ws, const fl
 {
     const float *x = ws->x;
     FN(prep)(p, raw, pre, ws->x);
-    const int64_t leaf = FN(descend)(p, x);
     const int64_t I = p->input_stride, O = p->output_stride, H = p->leaf_width;
+    const int64_t M = p->master_width;
     const float *m = NULL;
-    if (p->master_width > 0) {
-        const int64_t M = p->master_width;
-        FN(hidden)(p->master_w1, p->master_b1, M, I, p->activation, &x, 1, ws->hidden, 0);
+    int64_t leaf;
+    if (M >= FFF_PANEL_ROWS) {
+        float sums[FFF_PANEL_ROWS];
+        leaf = FN(descend_master)(p, x, sums);
+        for (int r = 0; r < FFF_PANEL_ROWS; r++)
+            ws->hidden[r] = fff_activation_apply(p->activation, sums[r] + p->master_b1[r]);
+        if (M > FFF_PANEL_ROWS)
+            FN(hidden)(p->master_w1 + FFF_PANEL_ROWS * I, p->master_b1 + FFF_PANEL_ROWS,
+                       M - FFF_PANEL_ROWS, I, p->activation, &x, 1, ws->hidden + FFF_PANEL_ROWS, 0);
+    } else {
+        leaf = FN(descend)(p, x);
+        if (M > 0) FN(hidden)(p->master_w1, p->master_b1, M, I, p->activation, &x, 1, ws->hidden, 0);
+    }
+    if (M > 0) {
         FN(output)(ws->hidden, M, p->master_w2, p->master_b2, O, ws->m);
         m = ws->m;
     }
