@@ -37,14 +37,15 @@ public enum KernelPath: String, Sendable, CaseIterable, CustomStringConvertible 
     /// Whether this CPU (and its operating system) can run the path. O(1).
     public var isSupported: Bool { fff_kernel_supported(code) != 0 }
 
-    /// Every path this machine can run, slowest first. Tests run each of them.
+    /// Every path this machine can run, slowest first. Tests run each of them. O(1).
     public static var supported: [KernelPath] { allCases.filter(\.isSupported) }
 
-    /// The fastest path this machine supports (AVX-512 before AVX2 before portable).
+    /// The fastest path this machine supports (AVX-512 before AVX2 before portable). O(1).
     public static var best: KernelPath { KernelPath(code: fff_kernel_best()) ?? .portable }
 
     /// The path new models use unless told otherwise: the one the environment variable
-    /// `FFF_KERNEL` (`portable`, `avx2` or `avx512`) forces, else ``best``. Read once per process.
+    /// `FFF_KERNEL` (`portable`, `avx2` or `avx512`) forces, else ``best``. Read once per process;
+    /// an empty value counts as unset. O(1).
     ///
     /// Precondition: `FFF_KERNEL`, when set and non-empty, names a path this CPU supports. A value
     /// that is unknown or unsupported stops the process with a message naming it: a forced path

@@ -63,11 +63,12 @@ import Testing
         #expect(batch.leaves == [1, 0, 1])
     }
 
-    /// A NaN score compares false and goes left (2n + 1) at every level: leaf 0.
-    @Test(arguments: KernelPath.supported)
-    func nanScoreGoesLeft(kernel: KernelPath) throws {
+    /// A NaN score compares false and goes left (2n + 1) at every level: leaf 0. Without a master
+    /// leaf and with one of 8 units (whose evaluation is fused with the descent).
+    @Test(arguments: KernelPath.supported, [0, 8])
+    func nanScoreGoesLeft(kernel: KernelPath, masterWidth: Int) throws {
         let model = InferenceModel(try RandomModels.model(inputWidth: 3, outputWidth: 2, depth: 3, leafWidth: 2,
-                                                          masterWidth: 0, seed: 7), kernel: kernel)
+                                                          masterWidth: masterWidth, seed: 7), kernel: kernel)
         let ws = model.makeWorkspace()
         #expect(model.leafIndex([.nan, 0, 0], workspace: ws) == 0)
         var out = [Float](repeating: 0, count: 2)
