@@ -261,7 +261,7 @@ differential() {
     local dirs=("$@")
     if [[ ${#dirs[@]} -eq 0 ]]; then
         local d
-        for d in "$OUT/corpus-model_reader" "$OUT/seeds-model_reader" "$REPO/fuzz/regressions/model_reader"; do
+        for d in "$OUT/corpus-model_reader" "$OUT/seeds-model_reader" "$REPO/fuzz/regressions/model_reader" "$REPO/fuzz/regressions/model_reader_differential"; do
             [[ -d "$d" ]] && dirs+=("$d")
         done
     fi

@@ -52,6 +52,18 @@ public enum KernelPath: String, Sendable, CaseIterable, CustomStringConvertible 
     /// that silently ran another one would falsify the benchmark or test that forced it.
     public static var `default`: KernelPath { environmentDefault }
 
+    /// Why `FFF_KERNEL` cannot be honoured (an unknown name, or a path this CPU lacks), or `nil`
+    /// when it is unset, empty or valid. Programs call this before ``default`` to report a bad
+    /// setting as a usage error instead of stopping. O(1).
+    public static var environmentProblem: String? {
+        let requested = fff_kernel_from_environment()
+        if requested == -1 { return nil }
+        guard let path = KernelPath(code: requested) else {
+            return "FFF_KERNEL must be one of portable, avx2, avx512"
+        }
+        return path.isSupported ? nil : "FFF_KERNEL=\(path) but this CPU does not support it"
+    }
+
     private static let environmentDefault: KernelPath = {
         let requested = fff_kernel_from_environment()
         if requested == -1 { return best }

@@ -13,16 +13,12 @@ struct CommandFailure: Error, CustomStringConvertible {
     /// not report.
     let isBrokenPipe: Bool
 
-    /// 65, EX_DATAERR: a bad record, labels file or model file.
-    static let dataError = ExitCode(65)
-    /// 66, EX_NOINPUT: an input or model file cannot be opened.
-    static let noInput = ExitCode(66)
-    /// 70, EX_SOFTWARE: an internal error (a thread cannot be started, say).
-    static let internalError = ExitCode(70)
-    /// 74, EX_IOERR: reading or writing failed (standard output closed, a read error).
-    static let ioError = ExitCode(74)
-    /// 64, EX_USAGE: a command line that cannot work with this model.
-    static let usage = ExitCode(64)
+    // The statuses, named once in Sysexits.
+    static let dataError = Sysexits.dataError
+    static let noInput = Sysexits.noInput
+    static let internalError = Sysexits.internalError
+    static let ioError = Sysexits.ioError
+    static let usage = Sysexits.usage
 
     init(_ status: ExitCode, _ message: String, isBrokenPipe: Bool = false) {
         self.status = status
@@ -53,11 +49,14 @@ struct CommandFailure: Error, CustomStringConvertible {
     /// Reads and compiles the model at `path`; failures are 66 (cannot read) or 65 (invalid),
     /// with the line `fffrun validate` prints ("PATH: code: message").
     static func loadModel(_ path: String) throws(CommandFailure) -> (FFFModel, InferenceModel) {
+        if let problem = KernelPath.environmentProblem {
+            throw CommandFailure(usage, problem)
+        }
         do {
             let model = try FFFReader.read(contentsOf: path)
             return (model, InferenceModel(model))
         } catch {
-            throw CommandFailure(error.code == .ioError ? noInput : dataError, "\(path): \(error)")
+            throw CommandFailure(Sysexits.status(for: error), "\(path): \(error)")
         }
     }
 }
