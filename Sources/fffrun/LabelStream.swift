@@ -31,7 +31,8 @@ final class LabelStream {
     private let reader: RecordReader?
     private let lines: LineReader?
     private let names: [String: Int]
-    private let value = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1)
+    /// One label's value; allocated last in `init`, so no throwing path can leak it.
+    private let value: UnsafeMutableBufferPointer<Float>
     private var blankLine: Int?
 
     /// Opens `path` (66 when it cannot be opened) and reads its header (65 when it is bad).
@@ -41,7 +42,6 @@ final class LabelStream {
         var names: [String: Int] = [:]
         for (index, label) in (labels ?? []).enumerated() { names[label] = index }
         self.names = names
-        value.initialize(repeating: 0)
         let source = try Self.open(path)
         var binary: RecordReader?
         if format != .text {
@@ -51,7 +51,6 @@ final class LabelStream {
                 try reader.prepare()
                 if reader.format == .idx || reader.format == .npy { binary = reader }
             } catch {
-                value.deallocate()
                 throw Self.failure(error, path: path)
             }
         }
@@ -63,12 +62,13 @@ final class LabelStream {
         } else {
             // Text (asked for, or found by auto): read the file again from its start.
             reader = nil
-            let textSource: FileDescriptorSource
-            do { textSource = try Self.open(path) } catch { value.deallocate(); throw error }
+            let textSource = try Self.open(path)
             lines = LineReader(source: textSource, detectsGzip: true, maxLineBytes: 1 << 16)
             declaredCount = nil
             formatName = "text"
         }
+        value = .allocate(capacity: 1)
+        value.initialize(repeating: 0)
     }
 
     deinit { value.deallocate() }
