@@ -78,6 +78,9 @@ def pairs(items: list[tuple[bytes, bytes]], reserved: int = 0, count: int | None
         struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v for k, v in items)
 
 
+ZSTD_MAGIC = bytes([0x28, 0xB5, 0x2F, 0xFD])
+
+
 def zstd(data: bytes, *, content_size: bool = True, checksum: bool = False) -> bytes:
     return zstandard.ZstdCompressor(level=19, write_content_size=content_size,
                                     write_checksum=checksum).compress(data)
@@ -301,6 +304,9 @@ def invalid_files() -> list[tuple[str, str, str, bytes]]:
         "inside the section table", assemble(base(), file_length=100)[:100])
     add("trailing_bytes", "trailing-bytes", "8 zero bytes appended after the declared file "
         "length", good + bytes(8))
+    add("trailing_bytes_inside_table", "trailing-bytes", "the file is 8 bytes longer than its "
+        "declared length, and both end inside the section table: trailing-bytes is checked first",
+        assemble(base(), file_length=100)[:108])
     # step 7
     tpos = 32 + 40 * len(BASE_SECTIONS)
     tcrc = struct.unpack_from("<I", good, tpos)[0]
@@ -470,6 +476,15 @@ def invalid_files() -> list[tuple[str, str, str, bytes]]:
     skippable = struct.pack("<II", 0x184D2A50, 4) + b"skip"
     add("zstd_skippable_frame", "decompression-failed", "a skippable frame precedes LFB1's zstd "
         "frame", assemble(base(LFB1=zstd_section(lfb1, stored_override=skippable + zstd(lfb1p)))))
+    # A 20-byte frame declaring 2 GiB (4-byte content size, one raw block): within every
+    # budget, but no frame of that size can expand that far; readers refuse it unallocated.
+    meta = sec(BASE_SECTIONS, "META")
+    lying = (ZSTD_MAGIC + bytes([0xA0]) + struct.pack("<I", 1 << 31)
+             + struct.pack("<I", 1 | (8 << 3))[:3] + meta.payload[:8])
+    add("zstd_impossible_expansion", "decompression-failed", "META's 20-byte zstd frame declares "
+        "2 GiB of content: more than any frame of that size can decode to (§4.1)",
+        assemble(base(META=lambda s: replace(s, codec=1, filter=0, unit=0, stored_override=lying,
+                                             decoded_length_override=1 << 31))))
     bad_sum = bytearray(zstd(lfb1p, checksum=True))
     bad_sum[-1] ^= 0xFF
     add("zstd_bad_content_checksum", "decompression-failed", "LFB1's zstd frame carries a "

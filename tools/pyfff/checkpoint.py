@@ -22,6 +22,7 @@ import struct
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, NoReturn, TypeVar
 
@@ -158,24 +159,66 @@ class _Rebuilder:
     """Stand-in for a ``torch._utils`` rebuild function: calls our numpy version instead."""
 
     name: str
-    build: Callable[..., _Tensor]
+    build: Callable[..., object]
 
-    def __call__(self, *args: object) -> _Tensor:
+    def __call__(self, *args: object) -> object:
         return self.build(*args)
+
+
+def _show(value: object, width: int = 80, depth: int = 2) -> str:
+    """A ``repr`` of an untrusted unpickled value, cut to ``width``, computed in bounded time.
+
+    Never the builtin repr of a container: a pickle of a few hundred bytes can build a list
+    whose repr is exponentially long (each level holding the one below twice, via the memo).
+    Containers show at most 8 items, ``depth`` levels deep; other objects show their type.
+    """
+    kind = type(value)
+    if value is None or kind in (bool, float):
+        text = repr(value)
+    elif kind is int:
+        text = repr(value) if value.bit_length() < 200 else "a huge integer"  # type: ignore[attr-defined]
+    elif kind in (str, bytes, bytearray):
+        text = repr(value[: width + 1])  # type: ignore[index]
+    elif kind in (tuple, list, dict, OrderedDict):
+        size = len(value)  # type: ignore[arg-type]
+        if isinstance(value, dict):
+            opening, closing = ("{", "}") if kind is dict else ("OrderedDict({", "})")
+        else:
+            opening, closing = ("(", ")") if kind is tuple else ("[", "]")
+        if depth <= 0:
+            inner = "..." if size else ""
+        else:
+            if isinstance(value, dict):
+                items = [f"{_show(k, width, depth - 1)}: {_show(v, width, depth - 1)}" for k, v in islice(value.items(), 8)]
+            else:
+                items = [_show(v, width, depth - 1) for v in islice(value, 8)]  # type: ignore[call-overload]
+            inner = ", ".join(items) + (", ..." if size > 8 else "," if kind is tuple and size == 1 else "")
+        text = opening + inner + closing
+    else:
+        text = f"<{kind.__name__.lstrip('_')}>"
+    return text[:width]
 
 
 def _check_int(value: object, what: str, minimum: int = 0) -> int:
     """Accept an int in ``[minimum, 2**63)``: torch's int64 range, and no bignum arithmetic later."""
     if type(value) is not int or not minimum <= value < 2**63:
-        shown = repr(value) if type(value) is not int or value.bit_length() < 200 else "a huge integer"
-        _fail(f"{what} must be an integer in [{minimum}, 2**63), got {type(value).__name__} {shown:.60}")
+        _fail(f"{what} must be an integer in [{minimum}, 2**63), got {type(value).__name__} {_show(value, 60)}")
     return value
 
 
 def _check_int_tuple(value: object, what: str) -> tuple[int, ...]:
     if type(value) is not tuple or len(value) > MAX_TENSOR_DIMS:
-        _fail(f"{what} must be a tuple of at most {MAX_TENSOR_DIMS} integers, got {value!r:.80}")
+        _fail(f"{what} must be a tuple of at most {MAX_TENSOR_DIMS} integers, got {_show(value)}")
     return tuple(_check_int(v, f"{what} entry") for v in value)
+
+
+def _check_numpy_shape(shape: tuple[int, ...], itemsize: int, what: str) -> None:
+    """numpy refuses shapes whose non-zero extents multiply past 2**63 bytes, even if one is 0."""
+    extent = itemsize
+    for n in shape:
+        extent *= max(n, 1)
+    if extent >= 2**63:
+        _fail(f"{what} {shape} is too large for numpy, even with no elements")
 
 
 def _rebuild_tensor(storage: object, storage_offset: object, size: object, stride: object) -> _Tensor:
@@ -196,6 +239,7 @@ def _rebuild_tensor(storage: object, storage_offset: object, size: object, strid
     for n in shape:
         numel *= n
     if numel == 0:
+        _check_numpy_shape(shape, storage.elements.itemsize, "tensor size")
         return _Tensor(_materialise(np.empty(shape, storage.dtype.raw), storage.dtype))
     last = offset + sum((n - 1) * s for n, s in zip(shape, strides))
     if last >= available:
@@ -218,7 +262,7 @@ def _rebuild_tensor(storage: object, storage_offset: object, size: object, strid
 
 def _check_hooks(backward_hooks: object) -> None:
     if not isinstance(backward_hooks, dict) or backward_hooks:
-        _fail(f"backward_hooks must be an empty OrderedDict, got {backward_hooks!r:.80}")
+        _fail(f"backward_hooks must be an empty OrderedDict, got {_show(backward_hooks)}")
 
 
 def _rebuild_tensor_v2(
@@ -235,7 +279,7 @@ def _rebuild_tensor_v2(
         _fail(f"requires_grad must be a bool, got {type(requires_grad).__name__}")
     _check_hooks(backward_hooks)
     if metadata is not None and (not isinstance(metadata, dict) or metadata):
-        _fail(f"tensor metadata is not supported, got {metadata!r:.80}")
+        _fail(f"tensor metadata is not supported, got {_show(metadata)}")
     return _rebuild_tensor(storage, storage_offset, size, stride)
 
 
@@ -249,11 +293,19 @@ def _rebuild_parameter(data: object, requires_grad: object, backward_hooks: obje
     return data
 
 
+def _ordered_dict(*args: object) -> OrderedDict[Any, Any]:
+    """Stand-in for ``collections.OrderedDict``: torch.save calls it with no arguments (the items
+    follow as SETITEMS, whose keys the pre-scan checks); arguments could smuggle in unchecked keys."""
+    if args:
+        raise TypeError(f"OrderedDict() in data.pkl takes no arguments, got {len(args)}")
+    return OrderedDict()
+
+
 _UNTYPED_STORAGE = _StorageClass("UntypedStorage", _UINT8)
 
 # The only globals a checkpoint may name. Every value is ours; none of them is torch's.
 _ALLOWED_GLOBALS: dict[tuple[str, str], object] = {
-    ("collections", "OrderedDict"): OrderedDict,
+    ("collections", "OrderedDict"): _Rebuilder("OrderedDict", _ordered_dict),
     ("torch._utils", "_rebuild_tensor_v2"): _Rebuilder("_rebuild_tensor_v2", _rebuild_tensor_v2),
     ("torch._utils", "_rebuild_tensor"): _Rebuilder("_rebuild_tensor", _rebuild_tensor),
     ("torch._utils", "_rebuild_parameter"): _Rebuilder("_rebuild_parameter", _rebuild_parameter),
@@ -264,10 +316,117 @@ _ALLOWED_GLOBALS: dict[tuple[str, str], object] = {
 }
 
 # Opcodes that build objects by calling classes in ways a state_dict never needs, or that fetch
-# globals from the process-wide extension cache without asking find_class (EXT1/2/4).
+# globals from the process-wide extension cache without asking find_class (EXT1/2/4), or that
+# hash their items as set members (ADDITEMS, FROZENSET: see _PickleShape).
 _FORBIDDEN_OPCODES = frozenset(
-    {"INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "EXT1", "EXT2", "EXT4", "PERSID", "NEXT_BUFFER", "READONLY_BUFFER"}
+    {
+        "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "EXT1", "EXT2", "EXT4", "PERSID", "NEXT_BUFFER",
+        "READONLY_BUFFER", "ADDITEMS", "FROZENSET",
+    }
 )
+
+_OTHER, _TUPLE = 1, 2  # what the pre-scan knows about a stack or memo entry (0: unset memo slot)
+_TO_MARK = -1
+# opcode -> (entries it takes: a count or _TO_MARK; what it pushes: _OTHER, _TUPLE, or 0 when
+# the entry below stays as it was (the dict, list or object being filled); whether the taken
+# entries alternate key, value). MARK, POP, DUP and the memo opcodes are handled apart.
+_STACK_EFFECTS: dict[str, tuple[int, int, bool]] = {
+    **dict.fromkeys(
+        (
+            "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING",
+            "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "NONE",
+            "NEWTRUE", "NEWFALSE", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8",
+            "FLOAT", "BINFLOAT", "EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET", "GLOBAL",
+        ),
+        (0, _OTHER, False),
+    ),
+    "EMPTY_TUPLE": (0, _TUPLE, False),
+    "TUPLE1": (1, _TUPLE, False),
+    "TUPLE2": (2, _TUPLE, False),
+    "TUPLE3": (3, _TUPLE, False),
+    "TUPLE": (_TO_MARK, _TUPLE, False),
+    "LIST": (_TO_MARK, _OTHER, False),
+    "DICT": (_TO_MARK, _OTHER, True),
+    "SETITEM": (2, 0, True),
+    "SETITEMS": (_TO_MARK, 0, True),
+    "APPEND": (1, 0, False),
+    "APPENDS": (_TO_MARK, 0, False),
+    "BUILD": (1, 0, False),
+    "POP_MARK": (_TO_MARK, 0, False),
+    "REDUCE": (2, _OTHER, False),  # no allowed callable returns a tuple
+    "STACK_GLOBAL": (2, _OTHER, False),
+    "BINPERSID": (1, _OTHER, False),
+    "PROTO": (0, 0, False),
+    "FRAME": (0, 0, False),
+    "STOP": (0, 0, False),
+}
+
+
+class _PickleShape:
+    """Follows the C unpickler's stack and memo, knowing only which entries are tuples.
+
+    Hashing a tuple hashes its items recursively, in C, with no recursion limit and no cache: a
+    tuple nested a million deep (1 MB of TUPLE1) overflows the C stack, and one whose levels
+    each hold the level below twice (via the memo) takes 2**depth steps that no signal can
+    interrupt. A pickle hashes objects only as dict keys and set members, and a state_dict's
+    keys are strings, so tuple keys are refused before anything runs (and the set opcodes are
+    forbidden); every other object a pickle can build here hashes in constant or linear time.
+    Marks follow the C unpickler: a separate stack whose top is a fence nothing may pop below.
+    """
+
+    def __init__(self, length: int) -> None:
+        self.stack = bytearray()
+        self.marks: list[int] = []
+        self.memo = bytearray(length + 1)  # PUT indices were checked to be <= length
+        self.memo_len = 0
+
+    def _top(self, pos: int) -> int:
+        if len(self.stack) <= (self.marks[-1] if self.marks else 0):
+            _fail(f"data.pkl is not a valid pickle: stack underflow at byte {pos}")
+        return self.stack[-1]
+
+    def step(self, name: str, arg: Any, pos: int) -> None:
+        stack = self.stack
+        effect = _STACK_EFFECTS.get(name)
+        if effect is not None:
+            taken, pushed, keyed = effect
+            if taken == _TO_MARK:
+                if not self.marks:
+                    _fail(f"data.pkl is not a valid pickle: no MARK for the opcode at byte {pos}")
+                start = self.marks.pop()
+            else:
+                start = len(stack) - taken
+                if start < (self.marks[-1] if self.marks else 0):
+                    _fail(f"data.pkl is not a valid pickle: stack underflow at byte {pos}")
+            if keyed and _TUPLE in stack[start::2]:
+                _fail(f"data.pkl uses a tuple as a dict key at byte {pos}; state_dict keys are strings")
+            del stack[start:]
+            if pushed:
+                stack.append(pushed)
+        elif name in ("BINGET", "GET", "LONG_BINGET"):
+            index = int(arg)
+            if not 0 <= index < len(self.memo) or not self.memo[index]:
+                _fail(f"data.pkl is not a valid pickle: memo index {index} at byte {pos} was never written")
+            stack.append(self.memo[index])
+        elif name in ("BINPUT", "MEMOIZE", "PUT", "LONG_BINPUT"):
+            top = self._top(pos)
+            index = self.memo_len if name == "MEMOIZE" else int(arg)
+            if index >= len(self.memo):
+                _fail(f"memo index {index} at byte {pos} in data.pkl exceeds the pickle's length")
+            self.memo_len += self.memo[index] == 0
+            self.memo[index] = top
+        elif name == "MARK":
+            self.marks.append(len(stack))
+        elif name == "POP":
+            if self.marks and self.marks[-1] == len(stack):
+                self.marks.pop()
+            else:
+                self._top(pos)
+                del stack[-1]
+        elif name == "DUP":
+            stack.append(self._top(pos))
+        else:
+            _fail(f"pickle opcode {name} at byte {pos} in data.pkl is not supported")
 
 
 def _global_name(module: object, name: object) -> str:
@@ -285,10 +444,27 @@ def _prescan_pickle(data: bytes) -> None:
     """Refuse forbidden globals and opcodes before a single opcode is executed.
 
     GLOBAL and INST name their global inline, so they are checked here; STACK_GLOBAL takes its
-    names from the stack and is checked by :meth:`_RestrictedUnpickler.find_class`.
+    names from the stack and is checked by :meth:`_RestrictedUnpickler.find_class`. Tuples used
+    as dict keys are refused too (see :class:`_PickleShape`).
+
+    The scan reads the stream front to back; the C unpickler reads a protocol-4 FRAME as one
+    block and, when an opcode runs past the block's end, drops the block's last bytes and reads
+    the opcode's argument afresh from after it. So an opcode straddling a frame's end would be
+    read differently from what this scan checked (a LONG_BINPUT of index 0 here can become
+    index 0x30000000 there: a 12 GB memo). Frames must therefore hold whole opcodes, as every
+    pickler writes them.
     """
+    shape = _PickleShape(len(data))
+    frame_end = previous = 0  # previous: where the opcode before this one starts
     try:
         for opcode, arg, pos in pickletools.genops(data):
+            if previous < frame_end < pos:
+                _fail(f"pickle opcode at byte {previous} in data.pkl straddles the end of its frame")
+            if opcode.name == "FRAME":
+                if pos < frame_end:
+                    _fail(f"pickle FRAME at byte {pos} in data.pkl starts inside the previous frame")
+                frame_end = pos + 9 + int(arg)
+            previous = pos
             if opcode.name in ("GLOBAL", "INST"):
                 module, _, name = str(arg).partition(" ")
                 if (module, name) not in _ALLOWED_GLOBALS:
@@ -299,6 +475,7 @@ def _prescan_pickle(data: bytes) -> None:
             # stream length, which any honest pickler's sequential memo indices stay under.
             if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and not 0 <= int(arg) <= len(data):
                 _fail(f"memo index {arg} at byte {pos} in data.pkl exceeds the pickle's length")
+            shape.step(opcode.name, arg, pos)
     except CheckpointError:
         raise
     except Exception as err:  # genops raises ValueError and friends on malformed input
@@ -320,7 +497,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: object) -> _Storage:
         if type(pid) is not tuple or len(pid) != 5 or pid[0] != "storage":
-            _fail(f"unsupported persistent id {pid!r:.100} in data.pkl")
+            _fail(f"unsupported persistent id {_show(pid, 100)} in data.pkl")
         _, storage_type, key, location, numel = pid
         if isinstance(storage_type, _StorageClass):
             dtype = storage_type.dtype
@@ -329,7 +506,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         else:
             _fail(f"persistent id names {type(storage_type).__name__}, not a storage type or dtype")
         if type(key) is not str or not _STORAGE_KEY.fullmatch(key):
-            _fail(f"bad storage key {key!r:.60} in data.pkl")
+            _fail(f"bad storage key {_show(key, 60)} in data.pkl")
         if type(location) is not str:
             _fail(f"storage location must be a string, got {type(location).__name__}")
         return self._archive.storage(key, dtype, _check_int(numel, "storage element count"))
@@ -483,7 +660,7 @@ def _state_dict(obj: Any) -> dict[str, np.ndarray]:
     result: dict[str, np.ndarray] = {}
     for key, value in obj.items():
         if type(key) is not str:
-            _fail(f"state_dict key {key!r:.60} is not a string")
+            _fail(f"state_dict key {_show(key, 60)} is not a string")
         if type(value) is not _Tensor or not isinstance(value.array, np.ndarray):
             _fail(f"state_dict entry {key!r} is a {type(value).__name__}, not a tensor")
         result[key] = value.array
@@ -558,6 +735,7 @@ def _load_safetensors(path: Path, file_size: int) -> dict[str, np.ndarray]:
         numel = 1
         for n in shape:
             numel *= n
+        _check_numpy_shape(shape, dtype.raw.itemsize, f"safetensors shape of {name!r:.100}")
         if numel * dtype.raw.itemsize != end - begin:
             _fail(
                 f"safetensors entry {name!r:.100} of shape {shape} {spec['dtype']} needs "

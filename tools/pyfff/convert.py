@@ -215,7 +215,17 @@ def _stat_json(name: str, value: np.ndarray) -> str | None:
             return encode(a.item() if array.dtype.kind != "f" else a[()])
         return "[" + ",".join(nest(sub) for sub in a) + "]"
 
-    text = nest(array if array.ndim else array.reshape(1))
+    array = array if array.ndim else array.reshape(1)
+    # Every number takes a character and every nested list two, whatever the values: refuse
+    # before walking a shape like (2**40, 0), which holds nothing but 2**40 empty lists.
+    at_least, lists = array.size, 1
+    for n in array.shape[:-1]:
+        lists *= n
+        at_least += 2 * lists
+    if at_least > MAX_META_VALUE_BYTES:
+        _warn(f"tensor {name!r} is too large to keep as metadata (at least {at_least} bytes of JSON); dropped")
+        return None
+    text = nest(array)
     if len(text) > MAX_META_VALUE_BYTES:
         _warn(f"tensor {name!r} is too large to keep as metadata ({len(text)} bytes of JSON); dropped")
         return None

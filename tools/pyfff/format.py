@@ -432,6 +432,10 @@ def _zstd_frame_length(stored: bytes, section: str, offset: int) -> int:
     return pos
 
 
+#: Bytes of output one stored byte can yield at most (an RLE block of 128 KiB from 4 bytes).
+ZSTD_MAX_EXPANSION = 32768
+
+
 def _zstd_decode(stored: bytes, expected: int, section: str, offset: int) -> bytes:
     """Decode one Zstandard frame into at most ``expected`` bytes (spec §4.1)."""
     def bad(why: str) -> NoReturn:
@@ -452,6 +456,10 @@ def _zstd_decode(stored: bytes, expected: int, section: str, offset: int) -> byt
             f"the table declares {expected}")
     if params.dict_id != 0:
         bad(f"Zstandard frame needs dictionary {params.dict_id}; dictionaries are not allowed")
+    if expected // ZSTD_MAX_EXPANSION > len(stored):
+        # The densest block is RLE: 4 stored bytes for at most 128 KiB. Refused before allocating.
+        bad(f"{len(stored)} stored bytes cannot decode to {expected} bytes (a Zstandard frame "
+            f"expands at most {ZSTD_MAX_EXPANSION}-fold)")
     dctx = zstandard.ZstdDecompressor()
     try:
         if expected == 0:
@@ -591,15 +599,15 @@ class _Reader:
             _fail("limit-exceeded", f"section count {self.count} is over the limit of 1024",
                   "header", 12)
         self.table_end = HEADER_SIZE + ENTRY_SIZE * self.count + TRAILER_SIZE
+        if size > self.file_length:
+            _fail("trailing-bytes", f"{size - self.file_length} bytes follow the declared file "
+                  f"length {self.file_length}", "header", self.file_length)
         if size < self.file_length:
             _fail("truncated", f"the file has {size} bytes; its header declares {self.file_length}",
                   "header", 16)
         if size < self.table_end:
             _fail("truncated", f"the file has {size} bytes; its section table of {self.count} "
                   f"entries ends at {self.table_end}", "header", size)
-        if size > self.file_length:
-            _fail("trailing-bytes", f"{size - self.file_length} bytes follow the declared file "
-                  f"length {self.file_length}", "header", self.file_length)
 
     def _table(self) -> None:
         data = self.data

@@ -487,6 +487,7 @@ struct FileParser {
 
     /// The section's payload as bytes. The decoded length has been checked against the budget.
     private mutating func decodeBytes(_ entry: SectionEntry) throws(FFFError) -> [UInt8] {
+        try checkBeforeAllocating(entry)
         let length = Int(entry.decodedLength)
         var failure: FFFError?
         let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
@@ -504,6 +505,7 @@ struct FileParser {
 
     /// A tensor section as floats, checked finite (§11). Its length is a checked multiple of 4.
     private mutating func decodeTensor(_ entry: SectionEntry) throws(FFFError) -> [Float] {
+        try checkBeforeAllocating(entry)
         let count = Int(entry.decodedLength) / 4
         var failure: FFFError?
         let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -523,6 +525,18 @@ struct FileParser {
             throw fieldError(.nonFiniteParameter, entry, 4 * bad, "\(entry.typeName)[\(bad)] is \(values[bad]); parameters must be finite")
         }
         return values
+    }
+
+    /// Refuses a zstd section whose frame cannot yield its decoded length (wrong declared size,
+    /// more than one frame, an impossible expansion) before its payload buffer is allocated: the
+    /// budget bounds what a file may declare, this bounds what its bytes can deliver.
+    private func checkBeforeAllocating(_ entry: SectionEntry) throws(FFFError) {
+        guard entry.codec == .zstd else { return }
+        do {
+            try ZstdCodec.checkFrame(storedBytes(of: entry), decodedLength: Int(entry.decodedLength))
+        } catch {
+            throw FFFError(.decompressionFailed, error.message, section: entry.typeName, offset: Int(entry.offset))
+        }
     }
 
     /// Undoes the codec, then the filter, into `destination` (`decodedLength` bytes).

@@ -17,6 +17,48 @@ enum ZstdCodec {
     private static let contentSizeUnknown: UInt64 = .max       // ZSTD_CONTENTSIZE_UNKNOWN
     private static let contentSizeError: UInt64 = .max - 1     // ZSTD_CONTENTSIZE_ERROR
 
+    /// The checks of spec §4.1 that need only the stored bytes: one standard frame (magic, no
+    /// skippable frame, nothing after it), a declared content size equal to `decodedLength`, no
+    /// dictionary, and a decoded length that the stored length can produce at all. Callers run it
+    /// before they allocate `decodedLength` bytes, so a tiny section declaring gigabytes is refused
+    /// without the allocation.
+    /// - Complexity: O(number of blocks), reading only block headers.
+    static func checkFrame(_ source: UnsafeRawBufferPointer, decodedLength: Int) throws(Failure) {
+        let expected = decodedLength
+        guard source.count >= 4, let sourceBase = source.baseAddress,
+              Array(source.prefix(4)) == ZstdCodec.frameMagic else {
+            throw Failure(message: "stored bytes are not a Zstandard frame (expected magic 28 B5 2F FD; skippable frames are not allowed)")
+        }
+        let declared = ZSTD_getFrameContentSize(sourceBase, source.count)
+        if declared == ZstdCodec.contentSizeError {
+            throw Failure(message: "the Zstandard frame header is invalid or incomplete")
+        }
+        if declared == ZstdCodec.contentSizeUnknown {
+            throw Failure(message: "the Zstandard frame does not declare its content size; the format requires it (\(expected) bytes)")
+        }
+        if declared != UInt64(expected) {
+            throw Failure(message: "the Zstandard frame declares \(declared) content bytes; the section declares \(expected)")
+        }
+        let dictionary = ZSTD_getDictID_fromFrame(sourceBase, source.count)
+        if dictionary != 0 {
+            throw Failure(message: "the Zstandard frame needs dictionary \(dictionary); dictionaries are not allowed")
+        }
+        let frameSize = ZSTD_findFrameCompressedSize(sourceBase, source.count)
+        if ZSTD_isError(frameSize) != 0 {
+            throw Failure(message: "the Zstandard frame is corrupt or truncated: \(ZstdCodec.errorName(frameSize))")
+        }
+        if frameSize != source.count {
+            throw Failure(message: "\(source.count - frameSize) bytes follow the Zstandard frame of \(frameSize) bytes; a section holds exactly one frame")
+        }
+        // The densest block is RLE: 4 stored bytes (3 of header) for at most 128 KiB.
+        if UInt64(expected) / UInt64(maxExpansion) > UInt64(source.count) {
+            throw Failure(message: "\(source.count) stored bytes cannot decode to \(expected) bytes (a Zstandard frame expands at most \(maxExpansion)-fold)")
+        }
+    }
+
+    /// Bytes of output one stored byte can yield at most: an RLE block of 128 KiB from 4 bytes.
+    static let maxExpansion = 32768
+
     /// Compresses `source` into one frame at `level`, declaring the content size in the frame
     /// header and adding no content checksum. Deterministic for a given libzstd version.
     ///
@@ -68,31 +110,8 @@ enum ZstdCodec {
         /// - Complexity: O(`destination.count` + `source.count`).
         func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws(Failure) {
             let expected = destination.count
-            guard source.count >= 4, let sourceBase = source.baseAddress,
-                  Array(source.prefix(4)) == ZstdCodec.frameMagic else {
-                throw Failure(message: "stored bytes are not a Zstandard frame (expected magic 28 B5 2F FD; skippable frames are not allowed)")
-            }
-            let declared = ZSTD_getFrameContentSize(sourceBase, source.count)
-            if declared == ZstdCodec.contentSizeError {
-                throw Failure(message: "the Zstandard frame header is invalid or incomplete")
-            }
-            if declared == ZstdCodec.contentSizeUnknown {
-                throw Failure(message: "the Zstandard frame does not declare its content size; the format requires it (\(expected) bytes)")
-            }
-            if declared != UInt64(expected) {
-                throw Failure(message: "the Zstandard frame declares \(declared) content bytes; the section declares \(expected)")
-            }
-            let dictionary = ZSTD_getDictID_fromFrame(sourceBase, source.count)
-            if dictionary != 0 {
-                throw Failure(message: "the Zstandard frame needs dictionary \(dictionary); dictionaries are not allowed")
-            }
-            let frameSize = ZSTD_findFrameCompressedSize(sourceBase, source.count)
-            if ZSTD_isError(frameSize) != 0 {
-                throw Failure(message: "the Zstandard frame is corrupt or truncated: \(ZstdCodec.errorName(frameSize))")
-            }
-            if frameSize != source.count {
-                throw Failure(message: "\(source.count - frameSize) bytes follow the Zstandard frame of \(frameSize) bytes; a section holds exactly one frame")
-            }
+            try ZstdCodec.checkFrame(source, decodedLength: expected)
+            guard let sourceBase = source.baseAddress else { return }
             ZSTD_DCtx_reset(context, ZSTD_reset_session_and_parameters)
 
             var input = ZSTD_inBuffer(src: sourceBase, size: source.count, pos: 0)
