@@ -86,10 +86,15 @@ class _DType:
 
         bfloat16 has no numpy type; its bits are the top half of a float32, so widening is exact.
         """
+        # Ufuncs turn 0-d arrays into numpy scalars: fill fresh arrays of the right shape instead.
         if self.name == "bfloat16":
-            return (raw.astype(np.uint32) << 16).view(np.float32)
+            out = np.empty(raw.shape, np.float32)
+            out.view(np.uint32)[...] = raw.astype(np.uint32) << 16
+            return out
         if self.name == "bool":
-            return raw != 0  # normalise: a hostile byte like 0x07 must not make an odd numpy bool
+            out = np.empty(raw.shape, np.bool_)
+            out[...] = raw != 0  # normalise: a hostile byte like 0x07 must not make an odd bool
+            return out
         return raw.astype(raw.dtype.newbyteorder("="), copy=False)
 
 

@@ -271,7 +271,6 @@ def test_empty_statistic_with_huge_dimension_is_dropped_quickly(harness: fz.Harn
     assert not any(key == "training.leaf_usage" for key, _ in model.metadata)
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: 0-dim bfloat16/bool tensors come back as numpy scalars")
 @pytest.mark.parametrize("dtype", ["BF16", "BOOL"])
 def test_zero_dim_tensors_come_back_as_arrays(tmp_path: Path, dtype: str) -> None:
     header = fz.json.dumps({"x": {"dtype": dtype, "shape": [], "data_offsets": [0, fz.ST_ITEMSIZE[dtype]]}}).encode()
