@@ -194,7 +194,8 @@ def _show(value: object, width: int = 80, depth: int = 2) -> str:
             inner = "..." if size else ""
         else:
             if isinstance(value, dict):
-                items = [f"{_show(k, width, depth - 1)}: {_show(v, width, depth - 1)}" for k, v in islice(value.items(), 8)]
+                pairs = islice(value.items(), 8)
+                items = [f"{_show(k, width, depth - 1)}: {_show(v, width, depth - 1)}" for k, v in pairs]
             else:
                 items = [_show(v, width, depth - 1) for v in islice(value, 8)]  # type: ignore[call-overload]
             inner = ", ".join(items) + (", ..." if size > 8 else "," if kind is tuple and size == 1 else "")
