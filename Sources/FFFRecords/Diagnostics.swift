@@ -14,6 +14,12 @@ enum Diagnostics {
 
     /// A token for a message: at most 40 characters (then "..."), control characters escaped.
     /// Precondition: `bytes` are valid UTF-8 (invalid sequences would be replaced).
+    /// `quote` for text taken from the input (a header string, a key): the same escaping and cap.
+    static func quote(_ text: String) -> String {
+        var utf8 = Array(text.utf8)
+        return utf8.withUnsafeMutableBufferPointer { quote(UnsafeBufferPointer($0)) }
+    }
+
     static func quote(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         let text = String(decoding: bytes, as: UTF8.self)
         var out = ""

@@ -18,7 +18,7 @@ struct NPYDictScanner {
             if peek() == UInt8(ascii: "}") { i += 1; break }
             guard case .string(let key) = try parseValue() else { throw failure("a quoted key") }
             try expect(":")
-            if dict[key] != nil { throw failure("no repeated key '\(key)'") }
+            if dict[key] != nil { throw failure("no repeated key \(Diagnostics.quote(key))") }
             dict[key] = try parseValue()
             skipSpace()
             if peek() == UInt8(ascii: ",") { i += 1; continue }

@@ -74,7 +74,7 @@ struct NPYHeader: Equatable, Sendable {
             throw RecordError(.badHeader, "the NPY header has no tuple 'shape' key")
         }
         if let extra = dict.keys.sorted().first(where: { !["descr", "fortran_order", "shape"].contains($0) }) {
-            throw RecordError(.badHeader, "the NPY header has an unexpected key '\(extra)'")
+            throw RecordError(.badHeader, "the NPY header has an unexpected key \(Diagnostics.quote(extra))")
         }
         if fortranOrder {
             throw RecordError(.unsupported,
@@ -119,15 +119,15 @@ struct NPYHeader: Equatable, Sendable {
         case UInt8(ascii: "f"): kind = .float
         case UInt8(ascii: "i"): kind = .signed
         case UInt8(ascii: "u"): kind = .unsigned
-        default: throw RecordError(.unsupported, "NPY dtype '\(descr)' is not supported; expected one of \(supported)")
+        default: throw RecordError(.unsupported, "NPY dtype \(Diagnostics.quote(descr)) is not supported; expected one of \(supported)")
         }
         let size = Int(String(decoding: chars.dropFirst(), as: UTF8.self)) ?? 0
         let valid = kind == .float ? [2, 4, 8].contains(size) : [1, 2, 4, 8].contains(size)
         guard valid else {
-            throw RecordError(.unsupported, "NPY dtype '\(descr)' is not supported; expected one of \(supported)")
+            throw RecordError(.unsupported, "NPY dtype \(Diagnostics.quote(descr)) is not supported; expected one of \(supported)")
         }
         if size > 1 && !orderGiven && descr.hasPrefix("|") {
-            throw RecordError(.badHeader, "NPY dtype '\(descr)' has no byte order ('|' is for 1-byte types)")
+            throw RecordError(.badHeader, "NPY dtype \(Diagnostics.quote(descr)) has no byte order ('|' is for 1-byte types)")
         }
         return ElementType(kind: kind, size: size, bigEndian: bigEndian)
     }

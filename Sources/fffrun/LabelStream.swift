@@ -139,7 +139,8 @@ final class LabelStream {
                 digits += 1
             }
             if digits > 0 && index < outputWidth { return index }
-            let text = String(decoding: token.prefix(64), as: UTF8.self)
+            // Escaped: a label file's control characters must not reach the terminal raw.
+            let text = String(decoding: OutputFormatter.escapedForText(String(decoding: token.prefix(64), as: UTF8.self)), as: UTF8.self)
             let what = names.isEmpty ? "is not a class index 0...\(outputWidth - 1)"
                 : "is neither a class index 0...\(outputWidth - 1) nor one of the model's labels"
             throw CommandFailure(CommandFailure.dataError, "labels file '\(path)', \(place): '\(text)' \(what)")
