@@ -40,28 +40,10 @@ enum FFFRunBinary {
         let description: String
     }
 
+    /// Runs `fffrun arguments` with empty standard input, through the runner the classify tests use.
     static func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = try location.get()
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Drain both pipes concurrently so a full pipe cannot block the child.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let run = try ClassifyFixtures.fffrun(arguments)
+        return Result(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 }
 
