@@ -20,4 +20,40 @@ import Testing
             #expect(ByteShuffle.unshuffled(shuffled, unit: unit) == payload)
         }
     }
+
+    /// In place through a small scratch buffer, against the definition (the raw test encoder's
+    /// shuffle), for sizes around the scratch size, odd plane lengths and scratch sizes that are
+    /// not multiples of the unit, so every branch of the halving and of the rotation runs.
+    @Test(arguments: [2, 4, 8])
+    func unshuffleInPlaceMatchesDefinition(unit: Int) {
+        var rng = SplitMix64(state: 0x5EED + UInt64(unit))
+        for scratchCount in [1, 3, 16, 64, 1000] {
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: scratchCount, alignment: 16)
+            defer { scratch.deallocate() }
+            for elements in [0, 1, 2, 3, 5, 31, 64, 127, 1000, 4099] {
+                let payload = (0..<elements * unit).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                var buffer = RawSection("xTST", payload).shuffled(unit: unit).stored
+                buffer.withUnsafeMutableBytes { ByteShuffle.unshuffleInPlace($0, unit: unit, scratch: scratch) }
+                #expect(buffer == payload, "unit \(unit), \(elements) elements, scratch \(scratchCount)")
+            }
+        }
+    }
+
+    /// Block rotation against Array's own rotation, including blocks larger than the scratch.
+    @Test func rotateMatchesDefinition() {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 7, alignment: 16)
+        defer { scratch.deallocate() }
+        for total in [0, 1, 2, 9, 50, 97] {
+            for leftCount in 0...total {
+                var bytes = (0..<total).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+                let expected = Array(bytes[leftCount...] + bytes[..<leftCount])
+                bytes.withUnsafeMutableBytes { buffer in
+                    guard let base = buffer.baseAddress else { return }
+                    ByteShuffle.rotate(base, leftCount: leftCount, rightCount: total - leftCount,
+                                       scratch: scratch.baseAddress!, scratchCount: scratch.count)
+                }
+                #expect(bytes == expected, "\(leftCount) + \(total - leftCount)")
+            }
+        }
+    }
 }

@@ -55,4 +55,72 @@ import Testing
             #expect(FFFValidator.validate(contentsOf: path, options: .init(maxFileBytes: UInt64(valid.count))) == nil)
         }
     }
+
+    /// A model whose largest section (2 MiB) exceeds the reader's 1 MiB workspace, so a file is
+    /// read in several pieces, frames are fed to zstd in pieces and shuffled sections are
+    /// unshuffled in place through the workspace: the result must equal reading from memory,
+    /// which unshuffles out of place.
+    @Test(arguments: [(SectionCodec.none, false), (.none, true), (.zstd, false), (.zstd, true)])
+    func piecewiseFileReadingMatchesMemory(codec: SectionCodec, shuffle: Bool) throws {
+        let model = try TestModels.make(depth: 6, input: 512, output: 24, leafWidth: 16, masterWidth: 8,
+                                        preprocessing: .perFeature, labels: true, seed: 11)
+        let bytes = FFFWriter.write(model, options: .init(codec: codec, level: 1, shuffle: shuffle))
+        let largest = 64 * 512 * 16 * 4
+        #expect(largest > FileParser.workspaceLimit)
+        let fromPath = try withFile(bytes) { try FFFReader.readFile(contentsOf: $0) }
+        let fromMemory = try FFFReader.readFile(bytes: bytes)
+        #expect(fromPath.model == model)
+        #expect(fromPath.layout == fromMemory.layout)
+    }
+
+    /// Reading from a path and from memory give the same verdict on damaged files too: a sample
+    /// of single-byte corruptions of a compressed, shuffled file (every part: header, table,
+    /// frames, padding).
+    @Test func pathAndMemoryAgreeOnCorruptions() throws {
+        let model = try TestModels.make(depth: 3, input: 40, output: 5, leafWidth: 4, masterWidth: 3,
+                                        preprocessing: .scalar, labels: true, seed: 5)
+        let valid = FFFWriter.write(model, options: .init(codec: .zstd, shuffle: true))
+        var checked = 0
+        for position in stride(from: 0, to: valid.count, by: max(1, valid.count / 150)) {
+            for rechecksum in [false, true] {
+                var bytes = valid
+                bytes[position] ^= 0x5A
+                if rechecksum { Raw.rechecksum(&bytes) }
+                let fromMemory = FFFValidator.validate(bytes: bytes)
+                let fromPath = try withFile(bytes) { FFFValidator.validate(contentsOf: $0) }
+                #expect(fromPath == fromMemory, "byte \(position)\(rechecksum ? ", checksums recomputed" : "")")
+                checked += 1
+            }
+        }
+        #expect(checked >= 300)
+    }
+
+    /// A file is checked (checksums) before it is decoded, in two reads. If it changes in
+    /// between, decoding must not hand out bytes no checksum vouched for: `io-error`, for a
+    /// plain section and for a compressed one whose new bytes are no longer a valid frame.
+    @Test(arguments: [SectionCodec.none, .zstd])
+    func fileChangingWhileReadIsAnIOError(codec: SectionCodec) throws {
+        let model = try TestModels.make(depth: 2, input: 64, output: 3, leafWidth: 4, seed: 9)
+        let bytes = FFFWriter.write(model, options: .init(codec: codec, shuffle: true))
+        let layout = try FFFReader.readFile(bytes: bytes).layout
+        let lfw1 = try #require(layout.section("LFW1"))
+        try withFile(bytes) { path in
+            let file = try FileIO.InputFile(path)
+            var parser = try FileParser(file: file, length: bytes.count, options: .init())
+            _ = try parser.parseLayout()
+            // Another process rewrites part of LFW1's stored bytes.
+            let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try writer.seek(toOffset: UInt64(lfw1.offset + lfw1.storedLength / 2))
+            try writer.write(contentsOf: [UInt8](repeating: 0xFF, count: 16))
+            try writer.close()
+            do throws(FFFError) {
+                _ = try parser.parseModel()
+                Issue.record("a section changed after its checksum was verified was decoded")
+            } catch {
+                #expect(error.code == .ioError, "\(error)")
+                #expect(error.message.contains("changed while it was being read"), "\(error.message)")
+                #expect(error.section == "LFW1")
+            }
+        }
+    }
 }

@@ -160,4 +160,52 @@ import Testing
         badChecksum[badChecksum.count - 1] ^= 0x01
         expectFailure(badChecksum, length: 1000, "checksum")
     }
+
+    /// The frame fed in pieces of `size` bytes, as the reader feeds a file.
+    private func decodeInPieces(_ frame: [UInt8], length: Int, size: Int) -> Result<[UInt8], ZstdCodec.Failure> {
+        var out = [UInt8](repeating: 0xAA, count: length)
+        let decoder = ZstdCodec.Decoder()!
+        let failure: ZstdCodec.Failure? = out.withUnsafeMutableBytes { dst in
+            frame.withUnsafeBytes { src in
+                do throws(ZstdCodec.Failure) {
+                    try decoder.start(into: dst)
+                    var start = 0
+                    repeat {
+                        let end = min(start + size, src.count)
+                        try decoder.feed(UnsafeRawBufferPointer(rebasing: src[start ..< end]), isLast: end == src.count)
+                        start = end
+                    } while start < src.count
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+        }
+        if let failure { return .failure(failure) }
+        return .success(out)
+    }
+
+    /// Pieces of any size give the whole-frame result, and each refusal still happens.
+    @Test func piecewiseFeedingMatchesWholeFrames() throws {
+        let whole = frame(payload, checksum: true)
+        for size in [1, 2, 7, 64, whole.count] {
+            #expect(try decodeInPieces(whole, length: 1000, size: size).get() == payload, "pieces of \(size)")
+            if case .success = decodeInPieces(Array(whole.dropLast(3)), length: 1000, size: size) {
+                Issue.record("a truncated frame fed in pieces of \(size) was accepted")
+            }
+            if case .success = decodeInPieces(whole + [0, 0], length: 1000, size: size) {
+                Issue.record("bytes after the frame, pieces of \(size), were accepted")
+            }
+            if case .success = decodeInPieces(whole, length: 999, size: size) {
+                Issue.record("a frame longer than its destination, pieces of \(size), was accepted")
+            }
+        }
+        var bomb = frame([UInt8](repeating: 0, count: 8 << 20))
+        let field = contentSizeField(bomb)
+        try #require(field.size == 4)
+        for k in 0..<4 { bomb[field.position + k] = UInt8(truncatingIfNeeded: 100 >> (8 * k)) }
+        if case .success = decodeInPieces(bomb, length: 100, size: 5) {
+            Issue.record("an 8 MiB frame fitted in 100 bytes")
+        }
+    }
 }

@@ -14,8 +14,7 @@ public enum FFFReader {
         /// The most decoded payload bytes, summed over all sections, the reader accepts before
         /// decoding anything (`limit-exceeded` beyond). Default 4 GiB.
         public var maxDecodedBytes: UInt64
-        /// The largest file `read(contentsOf:)` reads into memory (`limit-exceeded` beyond).
-        /// Default 8 GiB.
+        /// The largest file `read(contentsOf:)` accepts (`limit-exceeded` beyond). Default 8 GiB.
         public var maxFileBytes: UInt64
 
         public init(maxDecodedBytes: UInt64 = 4 << 30, maxFileBytes: UInt64 = 8 << 30) {
@@ -25,6 +24,11 @@ public enum FFFReader {
     }
 
     /// Reads the model in the file at `path`.
+    ///
+    /// A regular file is read piece by piece, never whole: peak memory is the decoded sections
+    /// plus about 1 MiB (the header and table, one piece, libzstd's state), and a file that
+    /// changes while it is read fails with `io-error` instead of yielding unchecked bytes. Other
+    /// files (pipes, devices) are read into memory first, never more than their header declares.
     /// - Throws: `FFFError`: `io-error` if the file cannot be read, otherwise the spec's code for
     ///   the first problem found.
     /// - Complexity: O(file size + decoded size).
@@ -44,16 +48,22 @@ public enum FFFReader {
 
     /// Reads the file at `path` and returns its layout with its model.
     public static func readFile(contentsOf path: String, options: Options = Options()) throws(FFFError) -> FFFFile {
-        try readFile(bytes: load(path, options: options), options: options)
+        let file = try FileIO.InputFile(path)
+        guard let length = file.regularSize else {
+            return try readFile(bytes: load(file, options: options), options: options)
+        }
+        var parser = try FileParser(file: file, length: length, options: options)
+        let layout = try parser.parseLayout()
+        let model = try parser.parseModel()
+        return FFFFile(layout: layout, model: model)
     }
 
-    /// The bytes of the file at `path`, but never more than its header allows: the header is
+    /// The bytes of a file that is not a regular file (a pipe, a device), but never more than its header allows: the header is
     /// read and checked first (§16 steps 1 ... 5 need nothing else), then at most
     /// `declared length + 1` bytes, enough to tell step 6's outcomes apart. So a huge or endless
     /// non-FFF input (`/dev/zero`) costs 32 bytes, and a header declaring more than
     /// `Options.maxFileBytes` cannot make the reader hold more.
-    static func load(_ path: String, options: Options) throws(FFFError) -> [UInt8] {
-        let file = try FileIO.InputFile(path)
+    static func load(_ file: FileIO.InputFile, options: Options) throws(FFFError) -> [UInt8] {
         let head = try file.read(upTo: FileParser.headerSize)
         if head.count < FileParser.headerSize { return head }  // the parser reports it
         let header = try head.withBytes { buffer throws(FFFError) in

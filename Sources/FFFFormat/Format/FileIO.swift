@@ -67,6 +67,25 @@ enum FileIO {
             return bytes
         }
 
+        /// Fills `destination` with the bytes at `offset` (`pread`, so the file position is not
+        /// used). The caller has checked the range against the file's size; if the file ends
+        /// sooner it changed while being read, which is an `io-error`.
+        func read(at offset: Int, into destination: UnsafeMutableRawBufferPointer) throws(FFFError) {
+            guard let base = destination.baseAddress else { return }
+            var done = 0
+            while done < destination.count {
+                let n = pread(descriptor, base + done, destination.count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileIO.ioError("cannot read", path)
+                }
+                if n == 0 {
+                    throw FFFError(.ioError, "'\(path)' ended at byte \(offset + done) while bytes up to \(offset + destination.count) were being read; it changed while being read", offset: offset + done)
+                }
+                done += n
+            }
+        }
+
         /// Reads into `buffer[count...]` until `limit` bytes or the end; false on an I/O error.
         private func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>, _ count: inout Int, upTo limit: Int) -> Bool {
             guard let base = buffer.baseAddress else { return true }

@@ -11,14 +11,43 @@ struct FileParser {
     static let implementedMajor = 1
     static let implementedMinor = 0
 
+    /// The most bytes a header and a table of the largest section count take.
+    static let maxTableEnd = headerSize + SectionEntry.size * FormatLimits.maxSectionCount + trailerSize
+    /// The piece size for reading a file, and the scratch size for unshuffling in place: the
+    /// "small constant" loading needs beyond the decoded sections (spec §4.2, SECURITY.md).
+    static let workspaceLimit = 1 << 20
+
+    private let source: FileSource
+    /// The file's length.
+    private let size: Int
+    /// Over the first `min(size, maxTableEnd)` bytes at least: all the header and table.
     private let reader: ByteReader
+    /// Keeps `reader`'s bytes alive when they were read from a file.
+    private let prefix: OwnedBuffer?
     private let options: FFFReader.Options
     private var minorVersion = 0
     private var entries: [SectionEntry] = []
     private var decoder: ZstdCodec.Decoder?
+    private var workspace: OwnedBuffer?
 
+    /// A parser of the file in `bytes`.
     init(_ bytes: UnsafeRawBufferPointer, options: FFFReader.Options) {
-        self.reader = ByteReader(bytes)
+        source = .memory(bytes)
+        size = bytes.count
+        reader = ByteReader(bytes)
+        prefix = nil
+        self.options = options
+    }
+
+    /// A parser of the open regular file `file` of `length` bytes. Reads its header and table
+    /// (at most `maxTableEnd` bytes) now and the rest piece by piece as it is checked.
+    init(file: FileIO.InputFile, length: Int, options: FFFReader.Options) throws(FFFError) {
+        source = .file(file, length: length)
+        size = length
+        let head = OwnedBuffer(count: min(length, Self.maxTableEnd))
+        try source.read(at: 0, into: head.bytes)
+        prefix = head
+        reader = ByteReader(UnsafeRawBufferPointer(head.bytes))
         self.options = options
     }
 
@@ -40,7 +69,6 @@ struct FileParser {
     /// §16 steps 1 ... 5: magic, header size, version, header checksum, flags, section count.
     /// They depend on the first 32 bytes only, so a file reader can run them before reading on.
     mutating func parseHeader() throws(FFFError) -> Header {
-        let size = reader.count
         // 1. Magic.
         for i in 0..<min(8, size) where reader.bytes[i] != Self.magic[i] {
             throw FFFError(.badMagic, "byte \(i) is \(hex(reader.bytes[i])), expected \(hex(Self.magic[i])); an FFF file starts with 89 46 46 46 0D 0A 1A 0A", offset: i)
@@ -82,7 +110,6 @@ struct FileParser {
 
     /// Checks everything up to and including the section checksums (§16 steps 1 ... 11).
     mutating func parseLayout() throws(FFFError) -> FFFFileLayout {
-        let size = reader.count
         let header = try parseHeader()
         let (major, minor, count) = (header.majorVersion, header.minorVersion, header.sectionCount)
         // 6. File length.
@@ -90,6 +117,9 @@ struct FileParser {
         let declaredLength = header.declaredLength
         if UInt64(size) > declaredLength {
             throw FFFError(.trailingBytes, "\(UInt64(size) - declaredLength) bytes follow the declared file length \(declaredLength)", offset: Int(declaredLength))
+        }
+        if source.isFile, UInt64(size) > options.maxFileBytes {
+            throw FFFError(.limitExceeded, "the file is \(size) bytes, larger than this reader's limit of \(options.maxFileBytes) bytes (FFFReader.Options.maxFileBytes)")
         }
         if UInt64(size) < declaredLength {
             throw FFFError(.truncated, "the file is \(size) bytes; its header declares \(declaredLength)", offset: size)
@@ -139,10 +169,9 @@ struct FileParser {
         }
         // 11. Section checksums.
         for entry in entries {
-            let stored = storedBytes(of: entry)
-            let computed = CRC32.checksum(stored)
+            let computed = try storedChecksum(of: entry)
             if computed != entry.checksum {
-                throw FFFError(.checksumMismatch, "section checksum is \(hex32(entry.checksum)); its \(stored.count) stored bytes give \(hex32(computed))", section: entry.typeName, offset: Int(entry.offset))
+                throw FFFError(.checksumMismatch, "section checksum is \(hex32(entry.checksum)); its \(entry.storedLength) stored bytes give \(hex32(computed))", section: entry.typeName, offset: Int(entry.offset))
             }
         }
         return FFFFileLayout(
@@ -199,8 +228,9 @@ struct FileParser {
         default:
             break
         }
-        for position in previousEnd..<expectedOffset where reader.bytes[position] != 0 {
-            throw FFFError(.reservedNonzero, "padding byte before this section is \(hex(reader.bytes[position])); padding must be 0", section: type, offset: position)
+        let padding = try source.bytes(at: previousEnd, count: expectedOffset - previousEnd)
+        if let k = padding.firstIndex(where: { $0 != 0 }) {
+            throw FFFError(.reservedNonzero, "padding byte before this section is \(hex(padding[k])); padding must be 0", section: type, offset: previousEnd + k)
         }
     }
 
@@ -208,10 +238,24 @@ struct FileParser {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
     }
 
-    /// The stored bytes; only valid after step 8 has proven them inside the file.
-    private func storedBytes(of entry: SectionEntry) -> UnsafeRawBufferPointer {
-        reader.slice(at: Int(truncatingIfNeeded: entry.offset), length: Int(truncatingIfNeeded: entry.storedLength))
-            ?? UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The CRC-32 of a section's stored bytes, read piece by piece. Only after step 8 has proven
+    /// them inside the file.
+    private mutating func storedChecksum(of entry: SectionEntry) throws(FFFError) -> UInt32 {
+        var crc: UInt32 = 0
+        try source.forEachPiece(at: Int(entry.offset), count: Int(entry.storedLength), through: workspaceBuffer()) { piece, _ in
+            crc = CRC32.update(crc, piece)
+        }
+        return crc
+    }
+
+    /// The reusable buffer for reading pieces of a file and unshuffling in place: the largest
+    /// stored or decoded section, but at most `workspaceLimit` bytes. Valid after step 8.
+    private mutating func workspaceBuffer() -> UnsafeMutableRawBufferPointer {
+        if let workspace { return workspace.bytes }
+        let largest = entries.reduce(16) { max($0, Int(min($1.storedLength, FormatLimits.maxSectionBytes)), Int(min($1.decodedLength, FormatLimits.maxSectionBytes))) }
+        let buffer = OwnedBuffer(count: min(largest, Self.workspaceLimit))
+        workspace = buffer
+        return buffer.bytes
     }
 
     // MARK: - Steps 12 ... 15: the model
@@ -528,45 +572,82 @@ struct FileParser {
     }
 
     /// Refuses a zstd section whose frame cannot yield its decoded length (wrong declared size,
-    /// more than one frame, an impossible expansion) before its payload buffer is allocated: the
-    /// budget bounds what a file may declare, this bounds what its bytes can deliver.
+    /// a skippable frame, a dictionary, an impossible expansion) before its payload buffer is
+    /// allocated: the budget bounds what a file may declare, this bounds what its bytes can
+    /// deliver. Needs only the frame header.
     private func checkBeforeAllocating(_ entry: SectionEntry) throws(FFFError) {
         guard entry.codec == .zstd else { return }
-        do {
-            try ZstdCodec.checkFrame(storedBytes(of: entry), decodedLength: Int(entry.decodedLength))
-        } catch {
-            throw FFFError(.decompressionFailed, error.message, section: entry.typeName, offset: Int(entry.offset))
+        let stored = Int(entry.storedLength)
+        let head = try source.bytes(at: Int(entry.offset), count: min(stored, ZstdCodec.frameHeaderMaxSize))
+        let failure = head.withUnsafeBytes { buffer -> ZstdCodec.Failure? in
+            do throws(ZstdCodec.Failure) {
+                try ZstdCodec.checkFrameHeader(buffer, storedLength: stored, decodedLength: Int(entry.decodedLength))
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure {
+            throw FFFError(.decompressionFailed, failure.message, section: entry.typeName, offset: Int(entry.offset))
         }
     }
 
-    /// Undoes the codec, then the filter, into `destination` (`decodedLength` bytes).
+    /// Undoes the codec, then the filter, into `destination` (`decodedLength` bytes), with no
+    /// other buffer than the workspace: stored bytes are read (or decompressed) straight into
+    /// `destination` and unshuffled there.
     private mutating func decode(_ entry: SectionEntry, into destination: UnsafeMutableRawBufferPointer) throws(FFFError) {
-        let stored = storedBytes(of: entry)
-        switch (entry.codec, entry.filter) {
-        case (.none, .none):
-            if stored.count > 0 { destination.copyMemory(from: stored) }
-        case (.none, .shuffle(let unit)):
-            ByteShuffle.unshuffle(stored, into: destination, unit: unit)
-        case (.zstd, .none):
-            try decompress(stored, into: destination, entry: entry)
-        case (.zstd, .shuffle(let unit)):
-            let shuffled = UnsafeMutableRawBufferPointer.allocate(byteCount: destination.count, alignment: 16)
-            defer { shuffled.deallocate() }
-            try decompress(stored, into: shuffled, entry: entry)
-            ByteShuffle.unshuffle(UnsafeRawBufferPointer(shuffled), into: destination, unit: unit)
+        let offset = Int(entry.offset), storedLength = Int(entry.storedLength)
+        let piece = workspaceBuffer()
+        switch entry.codec {
+        case .none:
+            if case .memory(let bytes) = source, case .shuffle(let unit) = entry.filter {
+                // Already in memory: unshuffle out of place, no copy first.
+                ByteShuffle.unshuffle(UnsafeRawBufferPointer(rebasing: bytes[offset ..< offset + storedLength]), into: destination, unit: unit)
+                return
+            }
+            try source.read(at: offset, into: destination)
+            try confirmUnchanged(entry, checksum: CRC32.checksum(UnsafeRawBufferPointer(destination)))
+        case .zstd:
+            if decoder == nil { decoder = ZstdCodec.Decoder() }
+            guard let decoder else {
+                throw FFFError(.decompressionFailed, "could not create a Zstandard decoder (out of memory)", section: entry.typeName, offset: offset)
+            }
+            let checksumsPieces = source.isFile
+            var crc: UInt32 = 0
+            func failed(_ failure: ZstdCodec.Failure) -> FFFError {
+                FFFError(.decompressionFailed, failure.message, section: entry.typeName, offset: offset)
+            }
+            do throws(ZstdCodec.Failure) {
+                try decoder.start(into: destination)
+            } catch {
+                throw failed(error)
+            }
+            // On a failure, a file is still read to its end: if its checksum no longer holds,
+            // the cause is the file changing, not a corrupt frame.
+            var failure: ZstdCodec.Failure?
+            try source.forEachPiece(at: offset, count: storedLength, through: piece) { bytes, isLast throws(FFFError) in
+                if checksumsPieces { crc = CRC32.update(crc, bytes) }
+                guard failure == nil else { return }
+                do throws(ZstdCodec.Failure) {
+                    try decoder.feed(bytes, isLast: isLast)
+                } catch {
+                    if !checksumsPieces { throw failed(error) }
+                    failure = error
+                }
+            }
+            try confirmUnchanged(entry, checksum: crc)
+            if let failure { throw failed(failure) }
+        }
+        if case .shuffle(let unit) = entry.filter {
+            ByteShuffle.unshuffleInPlace(destination, unit: unit, scratch: piece)
         }
     }
 
-    private mutating func decompress(_ stored: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, entry: SectionEntry) throws(FFFError) {
-        if decoder == nil { decoder = ZstdCodec.Decoder() }
-        guard let decoder else {
-            throw FFFError(.decompressionFailed, "could not create a Zstandard decoder (out of memory)", section: entry.typeName, offset: Int(entry.offset))
-        }
-        do {
-            try decoder.decompress(stored, into: destination)
-        } catch {
-            throw FFFError(.decompressionFailed, error.message, section: entry.typeName, offset: Int(entry.offset))
-        }
+    /// A file is read twice: once for the checksums (step 11), once to decode. If it changed in
+    /// between, what was decoded is not what was checked, so the read fails as `io-error`.
+    private func confirmUnchanged(_ entry: SectionEntry, checksum: UInt32) throws(FFFError) {
+        guard source.isFile, checksum != entry.checksum else { return }
+        throw FFFError(.ioError, "the file changed while it was being read: the stored bytes of \(entry.typeName) no longer match the checksum verified moments before", section: entry.typeName, offset: Int(entry.offset))
     }
 
     // MARK: - Helpers

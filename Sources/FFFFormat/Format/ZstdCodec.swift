@@ -17,19 +17,25 @@ enum ZstdCodec {
     private static let contentSizeUnknown: UInt64 = .max       // ZSTD_CONTENTSIZE_UNKNOWN
     private static let contentSizeError: UInt64 = .max - 1     // ZSTD_CONTENTSIZE_ERROR
 
-    /// The checks of spec §4.1 that need only the stored bytes: one standard frame (magic, no
-    /// skippable frame, nothing after it), a declared content size equal to `decodedLength`, no
-    /// dictionary, and a decoded length that the stored length can produce at all. Callers run it
-    /// before they allocate `decodedLength` bytes, so a tiny section declaring gigabytes is refused
-    /// without the allocation.
-    /// - Complexity: O(number of blocks), reading only block headers.
-    static func checkFrame(_ source: UnsafeRawBufferPointer, decodedLength: Int) throws(Failure) {
+    /// The longest Zstandard frame header (ZSTD_FRAMEHEADERSIZE_MAX): `checkFrameHeader` needs
+    /// no more of a section's stored bytes than this.
+    static let frameHeaderMaxSize = 18
+
+    /// The checks of spec §4.1 that the frame header and the lengths decide: a standard frame
+    /// (magic; no skippable frame), a declared content size equal to `decodedLength`, no
+    /// dictionary, and a decoded length that `storedLength` bytes can produce at all. Callers run
+    /// it before they allocate `decodedLength` bytes, so a tiny section declaring gigabytes is
+    /// refused without the allocation. Corruption, truncation and bytes after the frame are found
+    /// while decoding.
+    /// - Parameter head: the first `min(storedLength, frameHeaderMaxSize)` stored bytes.
+    /// - Complexity: O(1).
+    static func checkFrameHeader(_ head: UnsafeRawBufferPointer, storedLength: Int, decodedLength: Int) throws(Failure) {
         let expected = decodedLength
-        guard source.count >= 4, let sourceBase = source.baseAddress,
-              Array(source.prefix(4)) == ZstdCodec.frameMagic else {
+        guard head.count >= 4, let headBase = head.baseAddress,
+              Array(head.prefix(4)) == ZstdCodec.frameMagic else {
             throw Failure(message: "stored bytes are not a Zstandard frame (expected magic 28 B5 2F FD; skippable frames are not allowed)")
         }
-        let declared = ZSTD_getFrameContentSize(sourceBase, source.count)
+        let declared = ZSTD_getFrameContentSize(headBase, head.count)
         if declared == ZstdCodec.contentSizeError {
             throw Failure(message: "the Zstandard frame header is invalid or incomplete")
         }
@@ -39,20 +45,13 @@ enum ZstdCodec {
         if declared != UInt64(expected) {
             throw Failure(message: "the Zstandard frame declares \(declared) content bytes; the section declares \(expected)")
         }
-        let dictionary = ZSTD_getDictID_fromFrame(sourceBase, source.count)
+        let dictionary = ZSTD_getDictID_fromFrame(headBase, head.count)
         if dictionary != 0 {
             throw Failure(message: "the Zstandard frame needs dictionary \(dictionary); dictionaries are not allowed")
         }
-        let frameSize = ZSTD_findFrameCompressedSize(sourceBase, source.count)
-        if ZSTD_isError(frameSize) != 0 {
-            throw Failure(message: "the Zstandard frame is corrupt or truncated: \(ZstdCodec.errorName(frameSize))")
-        }
-        if frameSize != source.count {
-            throw Failure(message: "\(source.count - frameSize) bytes follow the Zstandard frame of \(frameSize) bytes; a section holds exactly one frame")
-        }
         // The densest block is RLE: 4 stored bytes (3 of header) for at most 128 KiB.
-        if UInt64(expected) / UInt64(maxExpansion) > UInt64(source.count) {
-            throw Failure(message: "\(source.count) stored bytes cannot decode to \(expected) bytes (a Zstandard frame expands at most \(maxExpansion)-fold)")
+        if UInt64(expected) / UInt64(maxExpansion) > UInt64(storedLength) {
+            throw Failure(message: "\(storedLength) stored bytes cannot decode to \(expected) bytes (a Zstandard frame expands at most \(maxExpansion)-fold)")
         }
     }
 
@@ -87,68 +86,94 @@ enum ZstdCodec {
         return failed ? nil : frame
     }
 
-    /// A reusable decompression context; one per read, freed with the decoder.
+    /// A reusable decompression context that decodes one frame at a time, fed in pieces, straight
+    /// into the caller's buffer: libzstd's stable-output mode keeps no window buffer of its own,
+    /// so decoding a section costs its destination plus libzstd's fixed input buffer (one block,
+    /// at most 128 KiB), whatever the frame declares.
     final class Decoder {
         private let context: OpaquePointer
+        private var output = ZSTD_outBuffer(dst: nil, size: 0, pos: 0)
+        private var expected = 0
+        private var frameComplete = false
+        /// The destination zstd writes to when the caller's is empty (and has no address).
+        private let emptyDestination = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+        /// `ZSTD_d_stableOutBuffer` (libzstd >= 1.4.4): an experimental parameter of the stable
+        /// `ZSTD_DCtx_setParameter`, spelled by number so the shim needs no static-only API.
+        private static let stableOutBuffer = ZSTD_dParameter(rawValue: 1001)
 
         init?() {
             guard let context = ZSTD_createDCtx() else { return nil }
             self.context = context
         }
 
-        deinit { ZSTD_freeDCtx(context) }
+        deinit {
+            ZSTD_freeDCtx(context)
+            emptyDestination.deallocate()
+        }
 
         /// Decodes `source`, which must be exactly one Zstandard frame, into `destination`, which
-        /// it must fill exactly.
-        ///
-        /// Rejects: anything but a standard frame (skippable frames included), a frame that does
-        /// not declare its content size or declares one other than `destination.count`, a frame
-        /// needing a dictionary, bytes after the frame, a corrupt or truncated frame, a content
-        /// checksum mismatch, and a frame producing fewer or more bytes than `destination.count`
-        /// (its declaration notwithstanding). The streaming decoder writes only into `destination` (and a
-        /// one-byte probe), so an oversized frame costs nothing before it is refused.
+        /// it must fill exactly: `checkFrameHeader`, `start` and one `feed`.
         /// - Complexity: O(`destination.count` + `source.count`).
         func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws(Failure) {
-            let expected = destination.count
-            try ZstdCodec.checkFrame(source, decodedLength: expected)
-            guard let sourceBase = source.baseAddress else { return }
-            ZSTD_DCtx_reset(context, ZSTD_reset_session_and_parameters)
+            try ZstdCodec.checkFrameHeader(UnsafeRawBufferPointer(rebasing: source.prefix(ZstdCodec.frameHeaderMaxSize)),
+                                           storedLength: source.count, decodedLength: destination.count)
+            try start(into: destination)
+            try feed(source, isLast: true)
+        }
 
-            var input = ZSTD_inBuffer(src: sourceBase, size: source.count, pos: 0)
-            // A zero-length destination may have no base address; give zstd a valid pointer anyway.
-            var probeByte: UInt8 = 0
-            try withUnsafeMutableBytes(of: &probeByte) { probe throws(Failure) in
-                var output = ZSTD_outBuffer(dst: destination.baseAddress ?? probe.baseAddress, size: expected, pos: 0)
-                while true {
-                    let before = (input.pos, output.pos)
-                    let result = ZSTD_decompressStream(context, &output, &input)
-                    if ZSTD_isError(result) != 0 {
-                        throw Failure(message: "Zstandard decoding failed: \(ZstdCodec.errorName(result))")
+        /// Begins a frame that must decode to exactly `destination.count` bytes into
+        /// `destination`. The caller keeps `destination` alive and unmoved until the last `feed`.
+        func start(into destination: UnsafeMutableRawBufferPointer) throws(Failure) {
+            ZSTD_DCtx_reset(context, ZSTD_reset_session_and_parameters)
+            if ZSTD_isError(ZSTD_DCtx_setParameter(context, Self.stableOutBuffer, 1)) != 0 {
+                throw Failure(message: "this libzstd does not support decoding into a stable output buffer (it needs 1.4.4 or later)")
+            }
+            expected = destination.count
+            output = ZSTD_outBuffer(dst: destination.baseAddress ?? emptyDestination, size: destination.count, pos: 0)
+            frameComplete = false
+        }
+
+        /// Decodes the frame's next stored bytes. `isLast` marks the piece that ends the section:
+        /// the frame must end exactly there, having produced exactly the destination's size.
+        ///
+        /// Rejects a corrupt frame, a content checksum mismatch, a frame producing more bytes than
+        /// the destination holds (libzstd stops at its end: nothing is written past it), bytes
+        /// after the frame, and a frame still unfinished after the last piece.
+        func feed(_ source: UnsafeRawBufferPointer, isLast: Bool) throws(Failure) {
+            var input = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
+            if frameComplete, source.count > 0 {
+                throw Failure(message: "\(source.count) or more bytes follow the Zstandard frame; a section holds exactly one frame")
+            }
+            while !frameComplete {
+                let before = (input.pos, output.pos)
+                let result = ZSTD_decompressStream(context, &output, &input)
+                if ZSTD_isError(result) != 0 {
+                    if output.pos == output.size, ZSTD_getErrorCode(result) == ZSTD_error_dstSize_tooSmall {
+                        throw Failure(message: "the Zstandard frame decodes to more than the \(expected) bytes the section declares")
                     }
-                    if result == 0 { break }  // frame complete and fully flushed
-                    if output.pos == output.size {
-                        // The buffer is full but the frame is not finished: either only the
-                        // epilogue remains, or it would produce more. A one-byte probe tells which.
-                        var probeOutput = ZSTD_outBuffer(dst: probe.baseAddress, size: 1, pos: 0)
-                        let probeResult = ZSTD_decompressStream(context, &probeOutput, &input)
-                        if ZSTD_isError(probeResult) != 0 {
-                            throw Failure(message: "Zstandard decoding failed: \(ZstdCodec.errorName(probeResult))")
-                        }
-                        if probeOutput.pos > 0 {
-                            throw Failure(message: "the Zstandard frame decodes to more than the \(expected) bytes the section declares")
-                        }
-                        if probeResult == 0 { break }
-                    }
-                    if (input.pos, output.pos) == before {
-                        throw Failure(message: "the Zstandard frame is truncated (decoded \(output.pos) of \(expected) bytes)")
-                    }
+                    throw Failure(message: "Zstandard decoding failed: \(ZstdCodec.errorName(result))")
                 }
-                if output.pos != expected {
-                    throw Failure(message: "the Zstandard frame decodes to \(output.pos) bytes; the section declares \(expected)")
+                if result == 0 {
+                    frameComplete = true
+                    if input.pos < input.size {
+                        throw Failure(message: "\(input.size - input.pos) or more bytes follow the Zstandard frame; a section holds exactly one frame")
+                    }
+                    break
+                }
+                if (input.pos, output.pos) == before {
+                    // Nothing moved: this piece is used up, or libzstd is stuck (never seen; a
+                    // guard against looping forever on a frame no one has imagined yet).
+                    if input.pos == input.size { break }
+                    throw Failure(message: "Zstandard decoding made no progress at stored byte \(input.pos) of this piece")
                 }
             }
-            if input.pos != source.count {
-                throw Failure(message: "\(source.count - input.pos) bytes follow the Zstandard frame")
+            guard isLast else { return }
+            if !frameComplete {
+                throw Failure(message: "the Zstandard frame is truncated (decoded \(output.pos) of \(expected) bytes)")
+            }
+            if output.pos != expected {
+                throw Failure(message: "the Zstandard frame decodes to \(output.pos) bytes; the section declares \(expected)")
             }
         }
     }
