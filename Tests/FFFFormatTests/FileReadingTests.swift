@@ -66,11 +66,16 @@ import Testing
                                         preprocessing: .perFeature, labels: true, seed: 11)
         let bytes = FFFWriter.write(model, options: .init(codec: codec, level: 1, shuffle: shuffle))
         let largest = 64 * 512 * 16 * 4
-        #expect(largest > FileParser.workspaceLimit)
+        #expect(largest > FFFReader.Options().workspaceLimit)
         let fromPath = try withFile(bytes) { try FFFReader.readFile(contentsOf: $0) }
         let fromMemory = try FFFReader.readFile(bytes: bytes)
         #expect(fromPath.model == model)
         #expect(fromPath.layout == fromMemory.layout)
+        // Tiny pieces: every frame is fed in hundreds of pieces, every unshuffle recurses deeply.
+        var tiny = FFFReader.Options()
+        tiny.workspaceLimit = 333
+        #expect(try withFile(bytes) { try FFFReader.read(contentsOf: $0, options: tiny) } == model)
+        #expect(try FFFReader.read(bytes: bytes, options: tiny) == model)
     }
 
     /// Reading from a path and from memory give the same verdict on damaged files too: a sample
@@ -86,8 +91,10 @@ import Testing
                 var bytes = valid
                 bytes[position] ^= 0x5A
                 if rechecksum { Raw.rechecksum(&bytes) }
+                var options = FFFReader.Options()
+                options.workspaceLimit = 1 + position % 61  // sections in many pieces
                 let fromMemory = FFFValidator.validate(bytes: bytes)
-                let fromPath = try withFile(bytes) { FFFValidator.validate(contentsOf: $0) }
+                let fromPath = try withFile(bytes) { FFFValidator.validate(contentsOf: $0, options: options) }
                 #expect(fromPath == fromMemory, "byte \(position)\(rechecksum ? ", checksums recomputed" : "")")
                 checked += 1
             }

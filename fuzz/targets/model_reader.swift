@@ -12,7 +12,8 @@
 //      zstd-19+shuffle, zstd-1, none+shuffle, none) must validate, read back to a bit-identical
 //      model, and writing that model again must give identical bytes (spec §18 determinism).
 //   5. Reading the same bytes from a file with FFFReader.readFile(contentsOf:) gives the same
-//      verdict (only for the input as given).
+//      verdict, with a workspace of 1 ... 256 bytes chosen from a hash of the input, so the
+//      file is read, decompressed and unshuffled in many pieces.
 // Any violation aborts (a libFuzzer crash). ASan catches memory errors; Swift runtime traps
 // (overflow, bounds, force-unwrap) arrive as SIGILL/SIGTRAP crashes.
 //
@@ -34,9 +35,12 @@ private let readOptions: FFFReader.Options = {
 public func fuzzModelReader(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let input = fuzzInput(start, count)
     checkFile(input, variant: "as given")
-    checkFileOnDisk(input)
+    checkFileOnDisk(input, variant: "as given")
     if let fixed = withFixedChecksums(input) {
-        fixed.withUnsafeBytes { checkFile($0, variant: "with checksums fixed up") }
+        fixed.withUnsafeBytes {
+            checkFile($0, variant: "with checksums fixed up")
+            checkFileOnDisk($0, variant: "with checksums fixed up")
+        }
     }
     return 0
 }
@@ -68,9 +72,9 @@ private func checkFile(_ bytes: UnsafeRawBufferPointer, variant: String) {
     }
 }
 
-/// Oracle 5: FFFReader.readFile(contentsOf:) (which reads the header first and then at most
-/// declared length + 1 bytes) gives the same verdict as reading the bytes in memory.
-private func checkFileOnDisk(_ bytes: UnsafeRawBufferPointer) {
+/// Oracle 5: FFFReader.readFile(contentsOf:) (which reads a regular file piece by piece with
+/// pread) gives the same verdict as reading the bytes in memory.
+private func checkFileOnDisk(_ bytes: UnsafeRawBufferPointer, variant: String) {
     let path = scratchPath
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     fuzzRequire(fd >= 0, "cannot create \(path)")
@@ -81,13 +85,16 @@ private func checkFileOnDisk(_ bytes: UnsafeRawBufferPointer) {
         done += n
     }
     close(fd)
-    let fromDisk = Result { () throws(FFFError) in try FFFReader.readFile(contentsOf: path, options: readOptions) }
+    var options = readOptions
+    options.workspaceLimit = 1 + Int((fuzzHash(bytes) >> 8) % 256)
+    let fromDisk = Result { () throws(FFFError) in try FFFReader.readFile(contentsOf: path, options: options) }
     let inMemory = FFFValidator.validate(bytes: bytes, options: readOptions)
+    let what = "\(variant), workspace \(options.workspaceLimit)"
     switch fromDisk {
     case .success:
-        fuzzRequire(inMemory == nil, "read(contentsOf:) accepts a file that validate(bytes:) rejects with \(inMemory!)")
+        fuzzRequire(inMemory == nil, "\(what): read(contentsOf:) accepts a file that validate(bytes:) rejects with \(inMemory!)")
     case .failure(let error):
-        fuzzRequire(inMemory == error, "read(contentsOf:) fails with \(error); validate(bytes:) gives \(inMemory.map { "\($0)" } ?? "valid")")
+        fuzzRequire(inMemory == error, "\(what): read(contentsOf:) fails with \(error); validate(bytes:) gives \(inMemory.map { "\($0)" } ?? "valid")")
     }
 }
 

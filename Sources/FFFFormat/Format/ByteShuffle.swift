@@ -80,8 +80,8 @@ enum ByteShuffle {
     private static func unshufflePlanes(_ base: UnsafeMutableRawPointer, planeLength n: Int, unit: Int,
                                         scratch: UnsafeMutableRawPointer, scratchCount: Int) {
         let total = n * unit
-        if total <= scratchCount || n < 2 {
-            guard total > 0 else { return }
+        if n <= 1 { return }  // one element (or none): its planes are already its bytes in order
+        if total <= scratchCount {
             scratch.copyMemory(from: base, byteCount: total)
             unshuffle(UnsafeRawBufferPointer(start: scratch, count: total),
                       into: UnsafeMutableRawBufferPointer(start: base, count: total), unit: unit)

@@ -17,6 +17,11 @@ public enum FFFReader {
         /// The largest file `read(contentsOf:)` accepts (`limit-exceeded` beyond). Default 8 GiB.
         public var maxFileBytes: UInt64
 
+        /// The bytes read from a file at a time, and the scratch for unshuffling in place (at
+        /// most; less for a smaller model). Internal: tests and fuzzers shrink it to make every
+        /// section span many pieces.
+        var workspaceLimit = 1 << 20
+
         public init(maxDecodedBytes: UInt64 = 4 << 30, maxFileBytes: UInt64 = 8 << 30) {
             self.maxDecodedBytes = maxDecodedBytes
             self.maxFileBytes = maxFileBytes

@@ -13,10 +13,6 @@ struct FileParser {
 
     /// The most bytes a header and a table of the largest section count take.
     static let maxTableEnd = headerSize + SectionEntry.size * FormatLimits.maxSectionCount + trailerSize
-    /// The piece size for reading a file, and the scratch size for unshuffling in place: the
-    /// "small constant" loading needs beyond the decoded sections (spec §4.2, SECURITY.md).
-    static let workspaceLimit = 1 << 20
-
     private let source: FileSource
     /// The file's length.
     private let size: Int
@@ -249,11 +245,12 @@ struct FileParser {
     }
 
     /// The reusable buffer for reading pieces of a file and unshuffling in place: the largest
-    /// stored or decoded section, but at most `workspaceLimit` bytes. Valid after step 8.
+    /// stored or decoded section, but at most `Options.workspaceLimit` (1 MiB), the "small
+    /// constant" loading needs beyond the decoded sections (SECURITY.md). Valid after step 8.
     private mutating func workspaceBuffer() -> UnsafeMutableRawBufferPointer {
         if let workspace { return workspace.bytes }
         let largest = entries.reduce(16) { max($0, Int(min($1.storedLength, FormatLimits.maxSectionBytes)), Int(min($1.decodedLength, FormatLimits.maxSectionBytes))) }
-        let buffer = OwnedBuffer(count: min(largest, Self.workspaceLimit))
+        let buffer = OwnedBuffer(count: min(largest, max(1, options.workspaceLimit)))
         workspace = buffer
         return buffer.bytes
     }
