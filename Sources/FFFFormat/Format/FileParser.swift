@@ -615,7 +615,7 @@ struct FileParser {
                 FFFError(.decompressionFailed, failure.message, section: entry.typeName, offset: offset)
             }
             do throws(ZstdCodec.Failure) {
-                try decoder.start(into: destination)
+                try decoder.start(into: destination, storedLength: storedLength)
             } catch {
                 throw failed(error)
             }

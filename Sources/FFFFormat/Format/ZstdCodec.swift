@@ -94,6 +94,9 @@ enum ZstdCodec {
         private let context: OpaquePointer
         private var output = ZSTD_outBuffer(dst: nil, size: 0, pos: 0)
         private var expected = 0
+        /// The section's stored length, and how much of it has been fed so far.
+        private var storedLength = 0
+        private var consumed = 0
         private var frameComplete = false
         /// The destination zstd writes to when the caller's is empty (and has no address).
         private let emptyDestination = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
@@ -118,18 +121,21 @@ enum ZstdCodec {
         func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws(Failure) {
             try ZstdCodec.checkFrameHeader(UnsafeRawBufferPointer(rebasing: source.prefix(ZstdCodec.frameHeaderMaxSize)),
                                            storedLength: source.count, decodedLength: destination.count)
-            try start(into: destination)
+            try start(into: destination, storedLength: source.count)
             try feed(source, isLast: true)
         }
 
-        /// Begins a frame that must decode to exactly `destination.count` bytes into
-        /// `destination`. The caller keeps `destination` alive and unmoved until the last `feed`.
-        func start(into destination: UnsafeMutableRawBufferPointer) throws(Failure) {
+        /// Begins a frame of `storedLength` bytes (fed in pieces) that must decode to exactly
+        /// `destination.count` bytes into `destination`. The caller keeps `destination` alive
+        /// and unmoved until the last `feed`.
+        func start(into destination: UnsafeMutableRawBufferPointer, storedLength: Int) throws(Failure) {
             ZSTD_DCtx_reset(context, ZSTD_reset_session_and_parameters)
             if ZSTD_isError(ZSTD_DCtx_setParameter(context, Self.stableOutBuffer, 1)) != 0 {
                 throw Failure(message: "this libzstd does not support decoding into a stable output buffer (it needs 1.4.4 or later)")
             }
             expected = destination.count
+            self.storedLength = storedLength
+            consumed = 0
             output = ZSTD_outBuffer(dst: destination.baseAddress ?? emptyDestination, size: destination.count, pos: 0)
             frameComplete = false
         }
@@ -142,9 +148,8 @@ enum ZstdCodec {
         /// after the frame, and a frame still unfinished after the last piece.
         func feed(_ source: UnsafeRawBufferPointer, isLast: Bool) throws(Failure) {
             var input = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
-            if frameComplete, source.count > 0 {
-                throw Failure(message: "\(source.count) or more bytes follow the Zstandard frame; a section holds exactly one frame")
-            }
+            defer { consumed += input.pos }
+            if frameComplete, source.count > 0 { throw trailingBytes(frameEnd: consumed) }
             while !frameComplete {
                 let before = (input.pos, output.pos)
                 let result = ZSTD_decompressStream(context, &output, &input)
@@ -156,9 +161,7 @@ enum ZstdCodec {
                 }
                 if result == 0 {
                     frameComplete = true
-                    if input.pos < input.size {
-                        throw Failure(message: "\(input.size - input.pos) or more bytes follow the Zstandard frame; a section holds exactly one frame")
-                    }
+                    if input.pos < input.size || !isLast { throw trailingBytes(frameEnd: consumed + input.pos) }
                     break
                 }
                 if (input.pos, output.pos) == before {
@@ -175,6 +178,11 @@ enum ZstdCodec {
             if output.pos != expected {
                 throw Failure(message: "the Zstandard frame decodes to \(output.pos) bytes; the section declares \(expected)")
             }
+        }
+
+        /// The same message however the stored bytes were cut into pieces.
+        private func trailingBytes(frameEnd: Int) -> Failure {
+            Failure(message: "\(storedLength - frameEnd) bytes follow the Zstandard frame of \(frameEnd) bytes; a section holds exactly one frame")
         }
     }
 
