@@ -1,17 +1,43 @@
 #if canImport(Glibc)
 import Glibc
 private let systemRead = Glibc.read
+private let systemPoll = Glibc.poll
 #elseif canImport(Darwin)
 import Darwin
 private let systemRead = Darwin.read
+private let systemPoll = Darwin.poll
 #endif
+
+/// What a consumer of a ``FileDescriptorSource`` does when the producer pauses: the next
+/// `read(2)` would wait, and the consumer holds results (answers to records already read) that
+/// the producer may be waiting for. `fffrun classify` writes and flushes them here, so a
+/// producer that writes one record and waits for its answer is served.
+public protocol InputIdleHandler: AnyObject {
+    /// Whether anything would be delivered now. Asked before every `read(2)` of a descriptor
+    /// that is not a regular file; false skips the `poll(2)`, so a consumer with nothing pending
+    /// costs no extra system call.
+    var hasPendingWork: Bool { get }
+    /// The descriptor has nothing to read right now (`poll(2)` with timeout 0): deliver what is
+    /// pending. The source blocks in `read(2)` as usual afterwards. Must not read the source.
+    /// Throwing abandons the read, which throws the error instead (a consumer whose output has
+    /// failed need not wait for more input).
+    func inputWillWait() throws(RecordError)
+}
 
 /// Bytes read with `read(2)` from a file descriptor: standard input by default, or a file it
 /// opens. It keeps no buffer of its own: the reader's buffer is read into directly, one system
 /// call per refill, so a pipe's records are handled as soon as they arrive.
+///
+/// With an ``idleHandler`` that has pending work, a read of a pipe, socket or terminal first
+/// polls the descriptor (timeout 0) and calls the handler when the read would block. Regular
+/// files are never polled.
 public final class FileDescriptorSource: ByteSource {
     /// The descriptor read from.
     public let fileDescriptor: Int32
+    /// Whether the descriptor is a regular file, whose reads never wait for a producer.
+    public let isRegularFile: Bool
+    /// Told when a read is about to wait (see ``InputIdleHandler``). Not retained.
+    public weak var idleHandler: (any InputIdleHandler)?
     private let closesOnDeinit: Bool
     private let name: String
     private var offset = 0
@@ -21,6 +47,7 @@ public final class FileDescriptorSource: ByteSource {
         self.fileDescriptor = fileDescriptor
         self.closesOnDeinit = false
         self.name = name
+        isRegularFile = Self.isRegularFile(fileDescriptor)
     }
 
     /// Opens the file at `path` for reading; the descriptor is closed when the source goes.
@@ -34,15 +61,26 @@ public final class FileDescriptorSource: ByteSource {
         self.fileDescriptor = fd
         self.closesOnDeinit = true
         self.name = "'\(path)'"
+        isRegularFile = Self.isRegularFile(fd)
     }
 
     deinit {
         if closesOnDeinit { close(fileDescriptor) }
     }
 
+    private static func isRegularFile(_ fd: Int32) -> Bool {
+        var status = stat()
+        return fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+    }
+
     /// One `read(2)`, retried on EINTR. Throws `.io` with the offset reached on failure.
+    /// With an idle handler that has pending work (and not a regular file), first one `poll(2)`,
+    /// and the handler's `inputWillWait` when the read would block (its error is thrown).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(RecordError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        if !isRegularFile, let handler = idleHandler, handler.hasPendingWork, !isReadable() {
+            try handler.inputWillWait()
+        }
         while true {
             let n = systemRead(fileDescriptor, base, buffer.count)
             if n >= 0 {
@@ -53,5 +91,12 @@ public final class FileDescriptorSource: ByteSource {
             let reason = String(cString: strerror(errno))
             throw RecordError(.io, "cannot read \(name) at byte \(offset): \(reason)", byteOffset: offset)
         }
+    }
+
+    /// Whether a `read(2)` would return at once: bytes, the end of the stream or an error are
+    /// there (`poll(2)`, timeout 0). A failed poll counts as not readable.
+    private func isReadable() -> Bool {
+        var entry = pollfd(fd: fileDescriptor, events: Int16(POLLIN), revents: 0)
+        return systemPoll(&entry, 1, 0) > 0
     }
 }

@@ -19,6 +19,9 @@ public final class GzipSource: ByteSource {
     private var innerEnded = false
     /// Whether zlib has been fed bytes of a member it has not finished.
     private var inMember = false
+    /// The last `inflate` filled the output it was given: zlib may hold more output for the
+    /// bytes it has consumed, so it is asked again before more input is read.
+    private var outputPending = false
     private var finished = false
     private var pendingError: RecordError?
 
@@ -58,13 +61,14 @@ public final class GzipSource: ByteSource {
     }
 
     /// Decodes until `buffer` is full or the compressed bytes at hand are used up (it never
-    /// waits for more input once it has output to return).
+    /// waits for more input once it has output to return, nor while zlib still holds output
+    /// for the input it has consumed).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(RecordError) -> Int {
         if let pendingError { throw pendingError }
         guard !finished, let out = buffer.baseAddress, buffer.count > 0 else { return 0 }
         var produced = 0
         while produced < buffer.count {
-            if stream.pointee.avail_in == 0 {
+            if stream.pointee.avail_in == 0 && !outputPending {
                 if produced > 0 { return produced }
                 if !innerEnded {
                     let n: Int
@@ -94,6 +98,7 @@ public final class GzipSource: ByteSource {
             let status = inflate(stream, Z_NO_FLUSH)
             let used = availIn - Int(stream.pointee.avail_in)
             produced += room - Int(stream.pointee.avail_out)
+            outputPending = status == Z_OK && stream.pointee.avail_out == 0
             switch status {
             case Z_OK, Z_BUF_ERROR:
                 consumed += used

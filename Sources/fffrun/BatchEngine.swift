@@ -2,8 +2,9 @@ import FastFeedforward
 import FFFRecords
 
 /// Evaluates records a block at a time: the caller fills the block (``fill(from:)`` or
-/// ``slot(_:)``), then ``evaluate(count:then:)`` splits it into contiguous shares, one per
-/// thread, each run through `predictBatch` with the thread's own ``Workspace``.
+/// ``slot(_:)``), then ``evaluate(_:then:)`` splits it (or the part of it not yet evaluated)
+/// into contiguous shares, one per thread, each run through `predictBatch` with the thread's
+/// own ``Workspace``.
 ///
 /// Memory is fixed at creation: a block of at most 4096 records (fewer for wide records, so the
 /// block's inputs take about 4 MiB), its outputs and leaves, and one workspace per thread.
@@ -102,16 +103,26 @@ final class BatchEngine {
         return Fill(count: count, ended: false, error: nil)
     }
 
-    /// Evaluates records `0 ..< count` of the block into ``outputs`` and ``leaves``; then, on the
-    /// thread that evaluated them, calls `then(share, range)` for each share (share 0 on the
-    /// calling thread). `then` must write only to memory of its own share.
+    /// Evaluates records `0 ..< count` of the block: ``evaluate(_:then:)`` of `0 ..< count`.
     func evaluate(count: Int, then: (Int, Range<Int>) -> Void) {
-        precondition(count <= blockCapacity, "\(count) records in a block of \(blockCapacity)")
+        evaluate(0 ..< count, then: then)
+    }
+
+    /// Evaluates records `records` of the block into ``outputs`` and ``leaves``; then, on the
+    /// thread that evaluated them, calls `then(share, range)` for each share (share 0 on the
+    /// calling thread, shares in record order). `then` must write only to memory of its own
+    /// share. A part of a block (records read so far, when the input pauses) is evaluated the
+    /// same way as a whole one.
+    func evaluate(_ records: Range<Int>, then: (Int, Range<Int>) -> Void) {
+        precondition(records.lowerBound >= 0 && records.upperBound <= blockCapacity,
+                     "records \(records) of a block of \(blockCapacity)")
+        let count = records.count
         if count == 0 { return }
+        let first = records.lowerBound
         let shares = min(threadCount, max(1, count / Self.minimumShare))
         let width = model.inputWidth, outputWidth = model.outputWidth
         func work(_ share: Int) {
-            let range = (share * count / shares) ..< ((share + 1) * count / shares)
+            let range = (first + share * count / shares) ..< (first + (share + 1) * count / shares)
             if !range.isEmpty {
                 self.model.predictBatch(
                     UnsafeBufferPointer(rebasing: self.inputs[range.lowerBound * width ..< range.upperBound * width]),

@@ -13,8 +13,10 @@ import Darwin
 /// Records are read a block at a time (at most 4096, about 4 MiB of inputs), evaluated by
 /// `--threads` threads (each with its own ``Workspace``, running `predictBatch` over its share),
 /// formatted by the same threads into their own buffers and written in order through a 64 KiB
-/// output buffer. Memory is bounded whatever the input size, and in the steady state nothing is
-/// allocated per record.
+/// output buffer. When the input pauses (the next read of a pipe or terminal would block), the
+/// records read so far are answered and the output flushed, so an interactive producer is
+/// served; `--line-buffered` flushes after every record. Memory is bounded whatever the input
+/// size, and in the steady state nothing is allocated per record.
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classify",
@@ -48,6 +50,15 @@ struct ClassifyCommand: ParsableCommand {
             (and the column, for text); every whole record before it has been written to \
             standard output first. Empty input produces no output and exits 0.
 
+            Interactive use: records are classified in blocks of up to 4096 and the output is \
+            buffered, but whenever standard input has nothing more to read for the moment (a \
+            pipe, socket or terminal whose next read would wait), the records read so far are \
+            answered and standard output is flushed first. So a program that writes one record \
+            and waits for its answer (a coprocess) is served at once, while a busy stream still \
+            runs in whole blocks; a regular file is never polled. With gzip input the producer \
+            must flush its compressor after each record (Z_SYNC_FLUSH). --line-buffered \
+            flushes after every record even while input keeps arriving.
+
             Exit status:
               0   success (also for empty input)
               64  usage error (bad option; --output label for a model without labels; --top-k \
@@ -64,6 +75,7 @@ struct ClassifyCommand: ParsableCommand {
               fffrun classify model.fff --output json --leaf < records.npy | jq .label
               cat records.f32 | fffrun classify model.fff --input-format f32 --threads 1
               ls digits/*.npy | fffrun classify model.fff --files
+              coproc FFF { fffrun classify model.fff --input-format u8; }   # answers each record as it comes
             """
     )
 
@@ -84,6 +96,10 @@ struct ClassifyCommand: ParsableCommand {
     @Flag(help: "Standard input lists files, one path per line, each holding one record; lines read PATH<TAB>RESULT.")
     var files = false
 
+    @Flag(name: .customLong("line-buffered"),
+          help: "Write and flush each record's line as soon as the record is read. Answers already go out whenever the input pauses; use this when each line must appear at once even while input keeps arriving (a live display, a consumer reacting per line). Slower on bulk input: one write per record.")
+    var lineBuffered = false
+
     @Flag(name: .shortAndLong, help: "No progress line, and no message for a closed output pipe (the exit status is still 74).")
     var quiet = false
 
@@ -100,7 +116,8 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
-        let progress = ProgressLine(command: "classify", enabled: !quiet)
+        // No progress line for records typed at a terminal: it would mix with the answers.
+        let progress = ProgressLine(command: "classify", enabled: !quiet && isatty(0) == 0)
         do throws(CommandFailure) {
             try execute(progress: progress)
         } catch {
@@ -131,7 +148,7 @@ struct ClassifyCommand: ParsableCommand {
                 OutputFormatter(mode: mode, topK: topK, appendsLeaf: leaf, outputWidth: compiled.outputWidth,
                                 labels: compiled.labels)
             },
-            progress: progress, tracksLeaves: verbose)
+            progress: progress, tracksLeaves: verbose, lineBuffered: lineBuffered)
         if verbose {
             printError("fffrun classify: model \(model): \(Self.describe(fileModel)); preprocessing: "
                 + (fileModel.preprocessing == nil ? "none" : input.raw ? "skipped (--raw)" : "applied"))
@@ -147,8 +164,9 @@ struct ClassifyCommand: ParsableCommand {
             try run.classifyFiles(options: input.readerOptions)
         } else {
             let reader: RecordReader
+            let source = FileDescriptorSource()
             do {
-                reader = try RecordReader(source: FileDescriptorSource(), format: input.inputFormat.recordFormat,
+                reader = try RecordReader(source: source, format: input.inputFormat.recordFormat,
                                           expectedWidth: compiled.inputWidth, options: input.readerOptions)
             } catch {
                 throw CommandFailure.reading(error, from: "standard input")
@@ -156,7 +174,7 @@ struct ClassifyCommand: ParsableCommand {
             defer {
                 formatName = reader.format.map { $0.rawValue + (reader.isCompressed ? " (gzip)" : "") } ?? "empty"
             }
-            try run.classifyStream(reader)
+            try run.classifyStream(reader, input: source)
         }
         progress.clear()
     }

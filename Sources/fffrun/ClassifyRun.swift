@@ -4,44 +4,123 @@ import FFFRecords
 /// The state of one `classify` run: the engine, one formatter and output buffer per thread,
 /// the output writer and the counts. Separate from the command so that the command's options
 /// stay a plain value.
-final class ClassifyRun {
+///
+/// Records are read into the engine's block until it is full, and then evaluated and written
+/// together. When the input pauses (a pipe or terminal with nothing to read right now: the next
+/// `read(2)` would block), the records of the block read so far are evaluated, written and
+/// flushed first, as ``InputIdleHandler``: a producer that writes a record and waits for its
+/// answer gets it. A busy input still fills whole blocks, and a regular file is never polled.
+/// With `lineBuffered`, every record is answered and flushed as soon as it is read.
+final class ClassifyRun: InputIdleHandler {
     let engine: BatchEngine
     let formatters: [OutputFormatter]
     let buffers: [ByteBuffer]
     let writer = OutputWriter()
     let progress: ProgressLine
+    /// Answer and flush every record as soon as it is read (`--line-buffered`).
+    let lineBuffered: Bool
     private var usage: LeafUsage?
     /// Records classified and written.
     private(set) var records = 0
+    /// The stream being classified and its `recordsRead` when the current block began: the idle
+    /// handler learns from them how many records of the block have been read, so that the read
+    /// loop keeps its count in a local variable.
+    private var stream: RecordReader?
+    private var blockStart = 0
+    /// The paths of the current block, for `--files`.
+    private var paths: [String] = []
+    /// Records of the current block already evaluated and written.
+    private var emitted = 0
+    /// A write that failed while the input was idle; it ends the run (exit 74).
+    private var idleFailure: CommandFailure?
 
-    init(engine: BatchEngine, formatters: [OutputFormatter], progress: ProgressLine, tracksLeaves: Bool) {
+    init(engine: BatchEngine, formatters: [OutputFormatter], progress: ProgressLine, tracksLeaves: Bool,
+         lineBuffered: Bool = false) {
         self.engine = engine
         self.formatters = formatters
         self.progress = progress
+        self.lineBuffered = lineBuffered
         buffers = formatters.map { _ in ByteBuffer() }
         usage = tracksLeaves ? LeafUsage(leafCount: engine.model.leafCount) : nil
     }
 
+    // MARK: InputIdleHandler
+
+    /// Records of the current block read so far.
+    private var filled: Int {
+        if let stream { return stream.recordsRead - blockStart }
+        return paths.count
+    }
+
+    var hasPendingWork: Bool { filled > emitted }
+
+    /// The input has nothing to read right now: answer the records of the block read so far
+    /// and flush. A failed write abandons the read, so a run whose output is gone ends at once.
+    func inputWillWait() throws(RecordError) {
+        do throws(CommandFailure) {
+            try emitPending(upTo: filled)
+            try flush()
+        } catch {
+            idleFailure = error
+            throw RecordError(.io, error.message)
+        }
+    }
+
+    // MARK: Streams
+
     /// Classifies every record of `reader` until its end or its first bad record; the results of
     /// the records before a bad one are written and flushed before the failure is thrown.
-    func classifyStream(_ reader: RecordReader) throws(CommandFailure) {
+    /// `input`, the descriptor the reader reads (directly or through gzip), is polled when it
+    /// would block with records pending (see the type's description).
+    func classifyStream(_ reader: RecordReader, input: FileDescriptorSource? = nil) throws(CommandFailure) {
+        stream = reader
+        input?.idleHandler = self
+        defer {
+            input?.idleHandler = nil
+            stream = nil
+        }
+        let capacity = engine.blockCapacity, lineBuffered = self.lineBuffered
         while true {
-            let fill = engine.fill(from: reader)
-            try emit(fill.count, paths: nil)
-            if let error = fill.error {
-                try flush()
-                throw CommandFailure.reading(error, from: "standard input")
+            blockStart = reader.recordsRead
+            emitted = 0
+            var count = 0
+            var ended = false
+            var readError: RecordError?
+            while count < capacity {
+                do {
+                    if try !reader.next(into: engine.slot(count)) {
+                        ended = true
+                        break
+                    }
+                } catch {
+                    readError = error
+                    break
+                }
+                count += 1
+                if lineBuffered {
+                    try emitPending(upTo: count)
+                    try flush()
+                }
             }
-            if fill.ended { break }
+            if let idleFailure { throw idleFailure }
+            try emitPending(upTo: count)
+            if let readError {
+                try flush()
+                throw CommandFailure.reading(readError, from: "standard input")
+            }
+            if ended { break }
         }
         try flush()
     }
 
     /// `--files`: standard input lists paths, one per line (blank lines are skipped, a `\r`
-    /// before the `\n` is dropped); each file is one record read by ``RecordFile``.
+    /// before the `\n` is dropped); each file is one record read by ``RecordFile``. The path
+    /// list is polled like a record stream: paths read so far are answered when it pauses.
     func classifyFiles(options: RecordReaderOptions) throws(CommandFailure) {
-        let lines = LineReader(source: FileDescriptorSource(), detectsGzip: false, maxLineBytes: 1 << 16)
-        var paths: [String] = []
+        let input = FileDescriptorSource()
+        input.idleHandler = self
+        defer { input.idleHandler = nil }
+        let lines = LineReader(source: input, detectsGzip: false, maxLineBytes: 1 << 16)
         paths.reserveCapacity(engine.blockCapacity)
         var number = 0
         while true {
@@ -49,7 +128,8 @@ final class ClassifyRun {
             do {
                 line = try lines.next()
             } catch {
-                try emit(paths.count, paths: paths)
+                if let idleFailure { throw idleFailure }
+                try emitPending(upTo: paths.count)
                 try flush()
                 throw CommandFailure.reading(error, from: "standard input (the path list)")
             }
@@ -61,7 +141,7 @@ final class ClassifyRun {
             do {
                 values = try RecordFile.read(path: path, expectedWidth: engine.model.inputWidth, options: options)
             } catch {
-                try emit(paths.count, paths: paths)
+                try emitPending(upTo: paths.count)
                 try flush()
                 let place = number == lines.lineNumber ? "record \(number)" : "record \(number) (line \(lines.lineNumber))"
                 let status = error.kind == .io ? CommandFailure.noInput : CommandFailure.dataError
@@ -70,20 +150,29 @@ final class ClassifyRun {
             let slot = engine.slot(paths.count)
             _ = slot.update(fromContentsOf: values)
             paths.append(path)
+            if lineBuffered {
+                try emitPending(upTo: paths.count)
+                try flush()
+            }
             if paths.count == engine.blockCapacity {
-                try emit(paths.count, paths: paths)
+                try emitPending(upTo: paths.count)
                 paths.removeAll(keepingCapacity: true)
+                emitted = 0
             }
         }
-        try emit(paths.count, paths: paths)
+        try emitPending(upTo: paths.count)
         try flush()
     }
 
-    /// Evaluates, formats and writes records `0 ..< count` of the engine's block.
-    private func emit(_ count: Int, paths: [String]?) throws(CommandFailure) {
-        if count == 0 { return }
+    /// Evaluates, formats and writes records `emitted ..< end` of the engine's block, then
+    /// marks them emitted.
+    private func emitPending(upTo end: Int) throws(CommandFailure) {
+        let range = emitted ..< end
+        if range.isEmpty { return }
+        emitted = end
         let engine = self.engine, formatters = self.formatters, buffers = self.buffers
-        engine.evaluate(count: count) { share, range in
+        let paths: [String]? = stream == nil ? self.paths : nil
+        engine.evaluate(range) { share, range in
             let formatter = formatters[share], buffer = buffers[share]
             for r in range {
                 formatter.append(outputs: engine.output(r), leaf: Int(engine.leaves[r]), path: paths?[r], to: buffer)
@@ -97,8 +186,8 @@ final class ClassifyRun {
         } catch {
             throw CommandFailure.writing(error)
         }
-        usage?.add(UnsafeBufferPointer(rebasing: engine.leaves[0..<count]))
-        records += count
+        usage?.add(UnsafeBufferPointer(rebasing: engine.leaves[range]))
+        records += range.count
         progress.update(records: records)
     }
 

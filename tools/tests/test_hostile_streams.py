@@ -7,14 +7,19 @@ it; on success one well-formed line per record, as an independent Python oracle 
 counts them; peak RSS under 256 MiB. A failing case prints its reproducer (a shell command with
 the stream in hex, or ``python3 tools/hostile_streams.py --case SEED:INDEX``).
 
+Also runs tools/hostile-regressions/interactive-producer.py: a producer that writes one record
+and waits gets each answer while standard input stays open, in every format.
+
 Needs the binary: $FFFRUN (``.ci/test`` sets it to .build/debug/fffrun), else
 .build/debug/fffrun; skipped, saying so, when neither exists. About 10 s with a debug build.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +138,24 @@ def test_saved_regressions(directory: Path, fffrun: str, model: hs.Model, tmp_pa
     true (the default the script writes) is an unfixed finding and runs as xfail; set it to false
     once fixed and the case guards against the regression."""
     _run([hs.load_reproducer(directory)], fffrun, model, tmp_path)
+
+
+def _interactive_producer():
+    """tools/hostile-regressions/interactive-producer.py as a module (its name has a hyphen)."""
+    spec = importlib.util.spec_from_file_location("interactive_producer", REGRESSIONS / "interactive-producer.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # for its dataclasses
+    spec.loader.exec_module(module)
+    return module
+
+
+INTERACTIVE = _interactive_producer()
+
+
+@pytest.mark.parametrize("case", INTERACTIVE.cases(), ids=lambda c: c.name)
+def test_interactive_producer(case, fffrun: str) -> None:
+    """A coprocess that writes one record and waits gets its answer while standard input stays
+    open (each within interactive-producer.TIMEOUT seconds), and the whole output equals the
+    batch path's."""
+    problem = INTERACTIVE.run_case(case, fffrun)
+    assert problem is None, f"{case.name}: {problem}"
