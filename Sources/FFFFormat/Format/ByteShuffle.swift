@@ -159,7 +159,8 @@ enum ByteShuffle {
 
     /// `shuffle` into a new array.
     static func shuffled(_ bytes: [UInt8], unit: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, initialized in
+        if bytes.isEmpty { return [] }  // see FileSource.bytes on empty arrays
+        return [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, initialized in
             bytes.withUnsafeBytes { shuffle($0, into: UnsafeMutableRawBufferPointer(buffer), unit: unit) }
             initialized = bytes.count
         }
@@ -167,7 +168,8 @@ enum ByteShuffle {
 
     /// `unshuffle` into a new array.
     static func unshuffled(_ bytes: [UInt8], unit: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, initialized in
+        if bytes.isEmpty { return [] }  // see FileSource.bytes on empty arrays
+        return [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, initialized in
             bytes.withUnsafeBytes { unshuffle($0, into: UnsafeMutableRawBufferPointer(buffer), unit: unit) }
             initialized = bytes.count
         }

@@ -530,6 +530,10 @@ struct FileParser {
     private mutating func decodeBytes(_ entry: SectionEntry) throws(FFFError) -> [UInt8] {
         try checkBeforeAllocating(entry)
         let length = Int(entry.decodedLength)
+        if length == 0 {  // see FileSource.bytes on empty arrays
+            try decode(entry, into: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+            return []
+        }
         var failure: FFFError?
         let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
             do throws(FFFError) {
@@ -548,6 +552,10 @@ struct FileParser {
     private mutating func decodeTensor(_ entry: SectionEntry) throws(FFFError) -> [Float] {
         try checkBeforeAllocating(entry)
         let count = Int(entry.decodedLength) / 4
+        if count == 0 {  // see FileSource.bytes on empty arrays
+            try decode(entry, into: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+            return []
+        }
         var failure: FFFError?
         let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(FFFError) {

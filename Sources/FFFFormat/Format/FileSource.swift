@@ -35,6 +35,9 @@ enum FileSource {
     /// The bytes at `offset ..< offset + count` as a new array; for the few small fields read
     /// outside the header and table (padding, a frame header).
     func bytes(at offset: Int, count: Int) throws(FFFError) -> [UInt8] {
+        // Not through `unsafeUninitializedCapacity`: for 0 it writes the count into the shared
+        // empty-array storage, a (benign) race ThreadSanitizer reports when threads load models.
+        if count == 0 { return [] }
         var failure: FFFError?
         let result = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(FFFError) {
