@@ -1,4 +1,11 @@
 import CFFFKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One 64-byte-aligned, zero-filled allocation carved into float and int32 regions, each region
 /// starting on a 64-byte boundary. Plan first (``reserve(floats:)``), then ``allocate()``.
@@ -16,13 +23,26 @@ struct AlignedArena {
         return offset
     }
 
-    /// Allocates and zero-fills the planned bytes (at least one alignment unit).
-    /// - Complexity: O(byteCount).
-    func allocate() -> UnsafeMutableRawPointer {
-        let bytes = max(byteCount, Self.alignment)
-        let memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.alignment)
-        memory.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-        return memory
+    /// The planned bytes (at least one alignment unit), zeroed, as `base` (64-byte aligned) and
+    /// `block` (what ``deallocate(_:)`` takes).
+    ///
+    /// From `calloc`, which takes a large block from fresh pages that the system zeroes lazily:
+    /// a page becomes resident only when the packer writes it, so while a model is packed its
+    /// arena grows as the source tensors are released, instead of being touched all at once.
+    /// - Complexity: O(1) for large blocks, O(byteCount) at most.
+    func allocate() -> (base: UnsafeMutableRawPointer, block: UnsafeMutableRawPointer) {
+        let bytes = max(byteCount, Self.alignment) + Self.alignment
+        guard let block = calloc(bytes, 1) else {
+            fatalError("cannot allocate \(bytes) bytes for a model's weights")
+        }
+        let misalignment = Int(bitPattern: block) % Self.alignment
+        let base = block + (misalignment == 0 ? 0 : Self.alignment - misalignment)
+        return (base, block)
+    }
+
+    /// Frees a `block` returned by ``allocate()``.
+    static func deallocate(_ block: UnsafeMutableRawPointer) {
+        free(block)
     }
 
     /// `count` is the element count the region was reserved with.

@@ -54,10 +54,14 @@ public final class InferenceModel: @unchecked Sendable {
 
     /// Compiles `model` for the kernel path `kernel`.
     ///
+    /// Given the only copy of a model (`InferenceModel(try FFFReader.read(contentsOf: path))`,
+    /// or `consume model`), each weight tensor is released as soon as it is packed, so building
+    /// peaks at the model plus its largest weight tensor instead of twice the model.
+    ///
     /// - Precondition: `kernel.isSupported`.
     /// - Complexity: O(number of parameters) time; memory about that of the model's tensors
     ///   (more when widths are far from multiples of 16).
-    public init(_ model: FFFModel, kernel: KernelPath = .default) {
+    public init(_ model: consuming FFFModel, kernel: KernelPath = .default) {
         precondition(kernel.isSupported, "kernel path \(kernel) is not supported on this CPU")
         let I = model.inputWidth, O = model.outputWidth, H = model.leafWidth
         let L = model.leafCount, N = model.nodeCount
@@ -78,7 +82,7 @@ public final class InferenceModel: @unchecked Sendable {
         let masterB1At = arena.reserve(floats: M)
         let masterW2At = arena.reserve(floats: M * Op)
         let masterB2At = arena.reserve(floats: M > 0 ? Op : 0)
-        let base = arena.allocate()
+        let (base, block) = arena.allocate()
 
         func region(_ offset: Int, _ count: Int) -> UnsafeMutablePointer<Float> {
             AlignedArena.floats(base, offset, count)
@@ -112,15 +116,18 @@ public final class InferenceModel: @unchecked Sendable {
             }
         }
         p.node_w = UnsafePointer(nodeW)
+        model.nodeWeights = []  // frees it if this was the only copy
         p.node_b = Self.copy(model.nodeBiases, to: region(nodeBAt, N))
 
         // Hidden weights: [rows][I][width] -> [rows][width][Ip].
         let lanes = Int(fff_kernel_lanes(kernel.code))
         p.leaf_w1 = Self.packPanels(model.leafHiddenWeights, blocks: L, inputs: I, width: H,
                                     stride: Ip, lanes: lanes, to: region(leafW1At, L * H * Ip))
+        model.leafHiddenWeights = []
         p.leaf_b1 = Self.copy(model.leafHiddenBiases, to: region(leafB1At, L * H))
         p.leaf_w2 = Self.padRows(model.leafOutputWeights, rows: L * H, width: O, stride: Op,
                                  to: region(leafW2At, L * H * Op))
+        model.leafOutputWeights = []
         p.leaf_b2 = Self.padRows(model.leafOutputBiases, rows: L, width: O, stride: Op,
                                  to: region(leafB2At, L * Op))
 
@@ -141,7 +148,7 @@ public final class InferenceModel: @unchecked Sendable {
         let planPointer = UnsafeMutablePointer<fff_plan>.allocate(capacity: 1)
         planPointer.initialize(to: p)
         self.plan = planPointer
-        self.weights = base
+        self.weights = block
         self.inputStride = Ip
         self.outputStride = Op
         self.inputWidth = I
@@ -158,7 +165,7 @@ public final class InferenceModel: @unchecked Sendable {
     deinit {
         plan.deinitialize(count: 1)
         plan.deallocate()
-        weights.deallocate()
+        AlignedArena.deallocate(weights)
     }
 
     /// A new workspace sized for this model. Shorthand for `Workspace(for: self)`.

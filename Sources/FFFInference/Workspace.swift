@@ -50,7 +50,7 @@ public final class Workspace {
         let nodeAt = arena.reserve(floats: capacity)
         let permAt = arena.reserve(floats: capacity)
         let tmpAt = arena.reserve(floats: capacity)
-        let base = arena.allocate()
+        let (base, block) = arena.allocate()
 
         var w = fff_workspace()
         w.batch_capacity = Int64(capacity)
@@ -67,7 +67,7 @@ public final class Workspace {
         let pointer = UnsafeMutablePointer<fff_workspace>.allocate(capacity: 1)
         pointer.initialize(to: w)
         self.pointer = pointer
-        self.memory = base
+        self.memory = block
         self.scores = AlignedArena.floats(base, scoresAt, Op)
         self.batchCapacity = capacity
         self.inputStride = Ip
@@ -78,7 +78,7 @@ public final class Workspace {
     deinit {
         pointer.deinitialize(count: 1)
         pointer.deallocate()
-        memory.deallocate()
+        AlignedArena.deallocate(memory)
     }
 
     /// Whether this workspace is large enough for `model`. O(1).

@@ -128,7 +128,7 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     private func execute(progress: ProgressLine) throws(CommandFailure) {
-        let (fileModel, compiled) = try CommandFailure.loadModel(model)
+        let compiled = try CommandFailure.loadModel(model)
         let mode = output ?? (compiled.labels != nil ? .label : .index)
         if mode == .label && compiled.labels == nil {
             throw CommandFailure(CommandFailure.usage, "\(model) has no labels: use --output index (or scores, probs, json)")
@@ -150,8 +150,8 @@ struct ClassifyCommand: ParsableCommand {
             },
             progress: progress, tracksLeaves: verbose, lineBuffered: lineBuffered)
         if verbose {
-            printError("fffrun classify: model \(model): \(Self.describe(fileModel)); preprocessing: "
-                + (fileModel.preprocessing == nil ? "none" : input.raw ? "skipped (--raw)" : "applied"))
+            printError("fffrun classify: model \(model): \(Self.describe(compiled)); preprocessing: "
+                + (!compiled.hasPreprocessing ? "none" : input.raw ? "skipped (--raw)" : "applied"))
             printError("fffrun classify: kernel \(compiled.kernel), \(engine.threadCount) thread\(engine.threadCount == 1 ? "" : "s"), blocks of \(engine.blockCapacity) records, output \(mode.rawValue)")
         }
         let start = ContinuousClock.now
@@ -180,9 +180,9 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     /// "784 -> 10, depth 2 (4 leaves), leaf width 4, master width 8, relu, labels".
-    static func describe(_ model: FFFModel) -> String {
+    static func describe(_ model: InferenceModel) -> String {
         "\(model.inputWidth) -> \(model.outputWidth), depth \(model.depth) (\(model.leafCount) leaves), leaf width \(model.leafWidth), "
-            + "master width \(model.masterLeaf?.width ?? 0), \(model.activation.name)"
+            + "master width \(model.masterWidth), \(model.activation.name)"
             + (model.labels == nil ? ", no labels" : ", labels")
     }
 }

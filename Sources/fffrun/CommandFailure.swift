@@ -47,14 +47,14 @@ struct CommandFailure: Error, CustomStringConvertible {
     }
 
     /// Reads and compiles the model at `path`; failures are 66 (cannot read) or 65 (invalid),
-    /// with the line `fffrun validate` prints ("PATH: code: message").
-    static func loadModel(_ path: String) throws(CommandFailure) -> (FFFModel, InferenceModel) {
+    /// with the line `fffrun validate` prints ("PATH: code: message"). The file's model is
+    /// handed over whole, so its weights are released as they are packed (no second copy).
+    static func loadModel(_ path: String) throws(CommandFailure) -> InferenceModel {
         if let problem = KernelPath.environmentProblem {
             throw CommandFailure(usage, problem)
         }
         do {
-            let model = try FFFReader.read(contentsOf: path)
-            return (model, InferenceModel(model))
+            return InferenceModel(try FFFReader.read(contentsOf: path))
         } catch {
             throw CommandFailure(Sysexits.status(for: error), "\(path): \(error)")
         }

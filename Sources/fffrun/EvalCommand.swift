@@ -88,7 +88,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     private func execute(progress: ProgressLine) throws(CommandFailure) {
-        let (fileModel, compiled) = try CommandFailure.loadModel(model)
+        let compiled = try CommandFailure.loadModel(model)
         let inputName = inputs == "-" ? "standard input" : "inputs '\(inputs)'"
         let source: FileDescriptorSource
         if inputs == "-" {
@@ -119,7 +119,7 @@ struct EvalCommand: ParsableCommand {
             throw CommandFailure(CommandFailure.internalError, error.description)
         }
         if verbose {
-            printError("fffrun eval: model \(model): \(ClassifyCommand.describe(fileModel))")
+            printError("fffrun eval: model \(model): \(ClassifyCommand.describe(compiled))")
             printError("fffrun eval: kernel \(compiled.kernel), \(engine.threadCount) thread\(engine.threadCount == 1 ? "" : "s"), blocks of \(engine.blockCapacity) records")
         }
         let start = ContinuousClock.now

@@ -5,6 +5,8 @@
 /// A model is immutable and `Sendable`: load it once and share it between threads. Every
 /// initializer validates shapes, ranges and finiteness, so a model that exists is a valid one.
 /// Tensors keep the file's canonical layout; the inference runtime repacks them as it needs.
+/// (The three weight tensors are settable inside this package only, so that the runtime can let
+/// go of a model's weights one tensor at a time while it packs its own copy.)
 public struct FFFModel: Sendable, Equatable {
     /// `I`, the number of features of a record.
     public let inputWidth: Int
@@ -19,15 +21,15 @@ public struct FFFModel: Sendable, Equatable {
     /// Applied to raw records before inference; `nil` means none (`x = raw`).
     public let preprocessing: Preprocessing?
     /// `[N][I]`, node `n`'s weight for input `i` at `n * I + i`.
-    public let nodeWeights: [Float]
+    public package(set) var nodeWeights: [Float]
     /// `[N]`.
     public let nodeBiases: [Float]
     /// `[L][I][H]`: leaf `a`, input `b`, hidden `c` at `(a * I + b) * H + c`.
-    public let leafHiddenWeights: [Float]
+    public package(set) var leafHiddenWeights: [Float]
     /// `[L][H]`.
     public let leafHiddenBiases: [Float]
     /// `[L][H][O]`: leaf `a`, hidden `b`, output `c` at `(a * H + b) * O + c`.
-    public let leafOutputWeights: [Float]
+    public package(set) var leafOutputWeights: [Float]
     /// `[L][O]`.
     public let leafOutputBiases: [Float]
     /// The master leaf, if the model has one.
