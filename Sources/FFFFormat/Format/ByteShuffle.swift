@@ -159,19 +159,11 @@ enum ByteShuffle {
 
     /// `shuffle` into a new array.
     static func shuffled(_ bytes: [UInt8], unit: Int) -> [UInt8] {
-        if bytes.isEmpty { return [] }  // see FileSource.bytes on empty arrays
-        return [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, initialized in
-            bytes.withUnsafeBytes { shuffle($0, into: UnsafeMutableRawBufferPointer(buffer), unit: unit) }
-            initialized = bytes.count
-        }
+        [UInt8](filling: bytes.count) { buffer in bytes.withUnsafeBytes { shuffle($0, into: buffer, unit: unit) } }
     }
 
     /// `unshuffle` into a new array.
     static func unshuffled(_ bytes: [UInt8], unit: Int) -> [UInt8] {
-        if bytes.isEmpty { return [] }  // see FileSource.bytes on empty arrays
-        return [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, initialized in
-            bytes.withUnsafeBytes { unshuffle($0, into: UnsafeMutableRawBufferPointer(buffer), unit: unit) }
-            initialized = bytes.count
-        }
+        [UInt8](filling: bytes.count) { buffer in bytes.withUnsafeBytes { unshuffle($0, into: buffer, unit: unit) } }
     }
 }

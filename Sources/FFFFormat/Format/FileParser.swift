@@ -529,47 +529,16 @@ struct FileParser {
     /// The section's payload as bytes. The decoded length has been checked against the budget.
     private mutating func decodeBytes(_ entry: SectionEntry) throws(FFFError) -> [UInt8] {
         try checkBeforeAllocating(entry)
-        let length = Int(entry.decodedLength)
-        if length == 0 {  // see FileSource.bytes on empty arrays
-            try decode(entry, into: UnsafeMutableRawBufferPointer(start: nil, count: 0))
-            return []
-        }
-        var failure: FFFError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
-            do throws(FFFError) {
-                try decode(entry, into: UnsafeMutableRawBufferPointer(buffer))
-                initialized = length
-            } catch {
-                failure = error
-                initialized = 0
-            }
-        }
-        if let failure { throw failure }
-        return bytes
+        return try [UInt8](filling: Int(entry.decodedLength)) { buffer throws(FFFError) in try decode(entry, into: buffer) }
     }
 
     /// A tensor section as floats, checked finite (§11). Its length is a checked multiple of 4.
     private mutating func decodeTensor(_ entry: SectionEntry) throws(FFFError) -> [Float] {
         try checkBeforeAllocating(entry)
-        let count = Int(entry.decodedLength) / 4
-        if count == 0 {  // see FileSource.bytes on empty arrays
-            try decode(entry, into: UnsafeMutableRawBufferPointer(start: nil, count: 0))
-            return []
-        }
-        var failure: FFFError?
-        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            do throws(FFFError) {
-                try decode(entry, into: UnsafeMutableRawBufferPointer(buffer))
-                #if _endian(big)
-                for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern)) }
-                #endif
-                initialized = count
-            } catch {
-                failure = error
-                initialized = 0
-            }
-        }
-        if let failure { throw failure }
+        var values = try [Float](filling: Int(entry.decodedLength) / 4) { buffer throws(FFFError) in try decode(entry, into: buffer) }
+        #if _endian(big)
+        values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+        #endif
         if let bad = FloatScan.firstNonFinite(values) {
             throw fieldError(.nonFiniteParameter, entry, 4 * bad, "\(entry.typeName)[\(bad)] is \(values[bad]); parameters must be finite")
         }

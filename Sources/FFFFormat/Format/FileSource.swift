@@ -35,21 +35,7 @@ enum FileSource {
     /// The bytes at `offset ..< offset + count` as a new array; for the few small fields read
     /// outside the header and table (padding, a frame header).
     func bytes(at offset: Int, count: Int) throws(FFFError) -> [UInt8] {
-        // Not through `unsafeUninitializedCapacity`: for 0 it writes the count into the shared
-        // empty-array storage, a (benign) race ThreadSanitizer reports when threads load models.
-        if count == 0 { return [] }
-        var failure: FFFError?
-        let result = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            do throws(FFFError) {
-                try read(at: offset, into: UnsafeMutableRawBufferPointer(buffer))
-                initialized = count
-            } catch {
-                failure = error
-                initialized = 0
-            }
-        }
-        if let failure { throw failure }
-        return result
+        try [UInt8](filling: count) { buffer throws(FFFError) in try read(at: offset, into: buffer) }
     }
 
     /// Calls `body` with the bytes at `offset ..< offset + count` in order, in pieces of at most
