@@ -58,17 +58,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Deterministic test data shared by the test targets; no product exposes it.
+        .target(
+            name: "FFFTestSupport",
+            path: "Tests/FFFTestSupport"
+        ),
         .testTarget(
             name: "FFFFormatTests",
-            dependencies: ["FFFFormat"]
+            dependencies: ["FFFFormat", "FFFTestSupport"]
         ),
         .testTarget(
             name: "FFFInferenceTests",
-            dependencies: ["FFFInference", "FFFFormat"]
+            dependencies: ["FFFInference", "FFFFormat", "FFFTestSupport"]
         ),
         .testTarget(
             name: "FFFRecordsTests",
-            dependencies: ["FFFRecords", "CZlib"]
+            dependencies: ["FFFRecords", "CZlib", "FFFTestSupport"]
         ),
         .testTarget(
             name: "fffrunTests",

@@ -1,3 +1,4 @@
+import FFFTestSupport
 import Testing
 @testable import FFFFormat
 
@@ -11,7 +12,7 @@ import Testing
 
     @Test(arguments: [2, 4, 8])
     func roundTrip(unit: Int) {
-        var rng = SplitMix64(state: UInt64(unit))
+        var rng = SplitMix64(seed: UInt64(unit))
         for elements in [0, 1, 2, 7, 64, 1001] {
             let payload = (0..<elements * unit).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let shuffled = ByteShuffle.shuffled(payload, unit: unit)
@@ -26,7 +27,7 @@ import Testing
     /// not multiples of the unit, so every branch of the halving and of the rotation runs.
     @Test(arguments: [2, 4, 8])
     func unshuffleInPlaceMatchesDefinition(unit: Int) {
-        var rng = SplitMix64(state: 0x5EED + UInt64(unit))
+        var rng = SplitMix64(seed: 0x5EED + UInt64(unit))
         for scratchCount in [1, 3, 16, 64, 1000] {
             let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: scratchCount, alignment: 16)
             defer { scratch.deallocate() }

@@ -1,3 +1,4 @@
+import FFFTestSupport
 import Testing
 @testable import FFFFormat
 
@@ -14,7 +15,7 @@ import Testing
     /// The slicing-by-8 loop against the bit-at-a-time definition, over every length up to 80
     /// (all head/tail splits) and at unaligned starts.
     @Test func matchesBitwiseReference() {
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix64(seed: 42)
         let data = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         for length in 0...80 {
             for start in 0..<3 {

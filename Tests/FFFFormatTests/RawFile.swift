@@ -1,3 +1,4 @@
+import FFFTestSupport
 @testable import FFFFormat
 
 /// A test-side encoder of FFF files written from spec/FORMAT.md, independent of `FFFWriter`
@@ -175,7 +176,7 @@ struct RawModel {
 
     /// Every section the header implies, in §6 order, with deterministic values.
     var sections: [RawSection] {
-        var rng = SplitMix64(state: 7)
+        var rng = SplitMix64(seed: 7)
         let (i, o, h, m) = (Int(input), Int(output), Int(leafWidth), Int(masterWidth))
         let l = 1 << Int(depth)
         let n = l - 1

@@ -1,27 +1,6 @@
 import Testing
 @testable import FFFFormat
-
-/// Deterministic pseudo-random numbers (SplitMix64), so test models are reproducible.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    mutating func float() -> Float {
-        Float(next() >> 40) / Float(1 << 23) - 1
-    }
-
-    mutating func floats(_ count: Int) -> [Float] {
-        (0..<count).map { _ in float() }
-    }
-}
+import FFFTestSupport
 
 /// Builds valid models of any shape through `FFFModel`'s validating initializer.
 enum TestModels {
@@ -30,7 +9,7 @@ enum TestModels {
         activation: Activation = .relu, preprocessing: PreprocessingKind = .none,
         labels: Bool = false, metadata: [MetadataEntry] = [], seed: UInt64 = 1
     ) throws -> FFFModel {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         let leaves = 1 << depth
         let nodes = leaves - 1
         var master: MasterLeaf?

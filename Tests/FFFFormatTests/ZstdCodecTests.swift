@@ -1,3 +1,4 @@
+import FFFTestSupport
 import CZstd
 import Testing
 @testable import FFFFormat
@@ -51,7 +52,7 @@ import Testing
     }
 
     private var payload: [UInt8] {
-        var rng = SplitMix64(state: 3)
+        var rng = SplitMix64(seed: 3)
         return (0..<1000).map { _ in UInt8(truncatingIfNeeded: rng.next() % 7) }
     }
 

@@ -1,3 +1,4 @@
+import FFFTestSupport
 import FFFFormat
 import Testing
 @testable import FFFInference

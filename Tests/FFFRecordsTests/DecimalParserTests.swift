@@ -1,3 +1,4 @@
+import FFFTestSupport
 import Testing
 @testable import FFFRecords
 
@@ -81,7 +82,7 @@ import Testing
 
     /// Shortest and exact decimal forms of random Floats of every magnitude round-trip.
     @Test func randomFloatsRoundTrip() {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<20_000 {
             let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x7FFF_FFFF)
             guard f.isFinite, f > 0 else { continue }
@@ -94,7 +95,7 @@ import Testing
     /// Exact midpoints between adjacent Floats (ties) and tokens a hair either side: the hardest
     /// cases for correct rounding, and the ones the fallback exists for.
     @Test func midpointsAndNeighbours() {
-        var rng = SplitMix(seed: 99)
+        var rng = SplitMix64(seed: 99)
         for i in 0..<3_000 {
             var f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x7FFF_FFFF)
             if i < 40 { f = Float(bitPattern: UInt32(i)) }  // subnormals
@@ -111,7 +112,7 @@ import Testing
 
     /// Random decimal strings: digit counts 1...30, any point position, exponents -70...50.
     @Test func randomDecimalStrings() {
-        var rng = SplitMix(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<50_000 {
             let digits = 1 + Int(rng.next() % 30)
             var s = ""
@@ -123,18 +124,5 @@ import Testing
             if rng.next() % 4 == 0 { s = "-" + s }
             expectSameAsSwift(s)
         }
-    }
-}
-
-/// A small deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

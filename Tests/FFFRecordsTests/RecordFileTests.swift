@@ -1,3 +1,4 @@
+import FFFTestSupport
 import Foundation
 import Testing
 @testable import FFFRecords
@@ -69,7 +70,7 @@ import Testing
         expectError(#expect(throws: RecordError.self) { try RecordFile.read(path: mnistName, expectedWidth: 1) },
                     .badHeader, "t10k-images-idx3-ubyte': not an IDX stream")
         // Larger than one record, compressed and incompressible: streamed, refused at record 2.
-        var rng = SplitMix(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let noise = (0..<(1 << 21)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         expectError(try error("noise.u8.gz", gzip(noise)), .trailingData, "more than one record of 6 values")
     }

@@ -1,3 +1,4 @@
+import FFFTestSupport
 import Testing
 @testable import FFFRecords
 
@@ -17,7 +18,7 @@ import Testing
 
     @Test(arguments: [RecordFormat.auto, .csv, .text, .f32, .u8, .idx, .npy])
     func mutatedInputs(format: RecordFormat) throws {
-        var rng = SplitMix(seed: UInt64(format.rawValue.utf8.count))
+        var rng = SplitMix64(seed: UInt64(format.rawValue.utf8.count))
         for seed in Self.seeds {
             for _ in 0..<150 {
                 var bytes = seed
