@@ -580,7 +580,7 @@ struct FileParser {
                 return
             }
             try source.read(at: offset, into: destination)
-            try confirmUnchanged(entry, checksum: CRC32.checksum(UnsafeRawBufferPointer(destination)))
+            if source.isFile { try confirmUnchanged(entry, checksum: CRC32.checksum(UnsafeRawBufferPointer(destination))) }
         case .zstd:
             if decoder == nil { decoder = ZstdCodec.Decoder() }
             guard let decoder else {
@@ -609,7 +609,7 @@ struct FileParser {
                     failure = error
                 }
             }
-            try confirmUnchanged(entry, checksum: crc)
+            if checksumsPieces { try confirmUnchanged(entry, checksum: crc) }
             if let failure { throw failed(failure) }
         }
         if case .shuffle(let unit) = entry.filter {
@@ -619,8 +619,9 @@ struct FileParser {
 
     /// A file is read twice: once for the checksums (step 11), once to decode. If it changed in
     /// between, what was decoded is not what was checked, so the read fails as `io-error`.
+    /// Only for a file source: bytes in memory were checksummed where they still are.
     private func confirmUnchanged(_ entry: SectionEntry, checksum: UInt32) throws(FFFError) {
-        guard source.isFile, checksum != entry.checksum else { return }
+        guard checksum != entry.checksum else { return }
         throw FFFError(.ioError, "the file changed while it was being read: the stored bytes of \(entry.typeName) no longer match the checksum verified moments before", section: entry.typeName, offset: Int(entry.offset))
     }
 

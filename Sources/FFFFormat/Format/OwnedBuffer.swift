@@ -7,7 +7,6 @@ final class OwnedBuffer {
     init(count: Int) {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
         bytes = UnsafeMutableRawBufferPointer(rebasing: storage[0 ..< count])
-        storage.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
     deinit { bytes.deallocate() }
