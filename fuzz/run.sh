@@ -98,7 +98,7 @@ build_tool() {
     esac
     if needs_build "$bin" "${sources[@]}"; then
         echo "fuzz: building $tool" >&2
-        nice -n 10 "$SWIFTC" -O -swift-version 6 -module-name FFFFuzzTool -parse-as-library \
+        nice -n 10 "$SWIFTC" -O -swift-version 6 -module-name FFFFuzzTool -package-name FastFeedforward -parse-as-library \
             -use-ld=lld "${sources[@]}" -o "$bin" >"$OUT/logs/build-$tool.log" 2>&1 \
             || { cat "$OUT/logs/build-$tool.log" >&2; exit 2; }
     fi
@@ -134,7 +134,7 @@ build_target() {
         echo "fuzz: building $target (swiftc -sanitize=fuzzer,address -O)" >&2
         local started=$SECONDS
         nice -n 10 "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 \
-            -module-name "FFFFuzz_$target" -use-ld=lld "${args[@]}" -o "$bin.tmp" \
+            -module-name "FFFFuzz_$target" -package-name FastFeedforward -use-ld=lld "${args[@]}" -o "$bin.tmp" \
             >"$OUT/logs/build-$target.log" 2>&1 \
             || { cat "$OUT/logs/build-$target.log" >&2; die "build of $target failed"; }
         mv "$bin.tmp" "$bin"
