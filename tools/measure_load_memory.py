@@ -4,12 +4,17 @@ on generated models of 13 MB and 52 MB decoded, stored four ways (codec none or 
 without the shuffle filter), against the peak of loading a 3 KB model (the process's baseline).
 
 Peak resident memory comes from wait4(2)'s ru_maxrss for each child. Prints, per file:
-decoded payload, peak RSS, and the overhead = peak - baseline - decoded, which SECURITY.md
+decoded payload, peak RSS, CPU time (user + system, the least of --repeat runs), and the
+overhead = peak - baseline - decoded, which SECURITY.md
 promises is a small constant (about 1 MiB: the header and table, one read piece, libzstd's
 state). With --compare OLD_FFFRUN the same runs of another build go side by side, with the ratio
 of the two peaks.
 
+With --command classify, the runs are `fffrun classify MODEL < /dev/null` instead: loading plus
+building the runtime's InferenceModel (its packed copy of the weights).
+
 Usage: python3 tools/measure_load_memory.py [--fffrun PATH] [--compare OLD_FFFRUN] [--repeat N]
+                                            [--command validate|classify]
        (default PATH: $FFFRUN or .build/release/fffrun; build it with
         `swift build -c release --product fffrun`)
 """
@@ -60,23 +65,24 @@ if pid == 0:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     os.execv(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
-print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, rss)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, rss, round((usage.ru_utime + usage.ru_stime) * 1000))
 """
 
 
-def peak_kib(fffrun: str, path: str, repeat: int) -> int:
-    """The smallest of `repeat` peaks (the least disturbed run), in KiB."""
+def peak_kib(fffrun: str, path: str, repeat: int, command: str = "validate") -> tuple[int, int]:
+    """The smallest of `repeat` peaks in KiB and of their CPU times in ms (the least disturbed runs)."""
     global launcher_floor
-    peaks = []
+    peaks, times = [], []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, fffrun, "validate", path],
-                             capture_output=True, text=True, check=True)
-        status, peak, floor = (int(x) for x in out.stdout.split())
+        out = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, fffrun, command, path],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, check=True)
+        status, peak, floor, cpu_ms = (int(x) for x in out.stdout.split())
         launcher_floor = max(launcher_floor, floor)
         if status != 0:
-            sys.exit(f"{fffrun} validate {path} failed: {out.stderr}")
+            sys.exit(f"{fffrun} {command} {path} failed: {out.stderr}")
         peaks.append(peak)
-    return min(peaks)
+        times.append(cpu_ms)
+    return min(peaks), min(times)
 
 
 launcher_floor = 0  # KiB resident in the launcher when it forks: a floor under every reading
@@ -87,6 +93,8 @@ def main() -> None:
     parser.add_argument("--fffrun", default=os.environ.get("FFFRUN", str(REPO / ".build/release/fffrun")))
     parser.add_argument("--compare", help="another fffrun binary to measure side by side")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--command", choices=["validate", "classify"], default="validate",
+                        help="validate (load only, the default) or classify with empty input (load and build the runtime)")
     args = parser.parse_args()
     builds = [("this build", args.fffrun)] + ([("compared", args.compare)] if args.compare else [])
     for _, binary in builds:
@@ -96,14 +104,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tiny = os.path.join(tmp, "tiny.fff")
         write_model(make_model(2, 16, 4), tiny)
-        baseline = {name: peak_kib(binary, tiny, args.repeat) for name, binary in builds}
+        baseline = {name: peak_kib(binary, tiny, args.repeat, args.command)[0] for name, binary in builds}
         print("baseline (3 KB model): " + ", ".join(f"{name} {kib / 1024:.1f} MiB" for name, kib in baseline.items())
               + f" (the launcher forks with {launcher_floor / 1024:.1f} MiB resident, below it: the readings are fffrun's)")
         if min(baseline.values()) <= launcher_floor:
             sys.exit("the launcher's memory hides fffrun's baseline; the readings would be floors")
-        header = "| model | codec | shuffle | file MiB | decoded MiB | peak MiB | overhead MiB |"
+        header = "| model | codec | shuffle | file MiB | decoded MiB | peak MiB | overhead MiB | CPU ms |"
         if args.compare:
-            header += " compared peak MiB | compared overhead MiB | peak ratio |"
+            header += " compared peak MiB | compared overhead MiB | compared CPU ms | peak ratio |"
         print()
         print(header)
         print("|" + "---|" * (header.count("|") - 1))
@@ -118,9 +126,9 @@ def main() -> None:
                          f"{size / 2**20:.1f}", f"{decoded / 2**20:.1f}"]
                 peaks = {}
                 for name, binary in builds:
-                    peak = peak_kib(binary, path, args.repeat)
+                    peak, cpu_ms = peak_kib(binary, path, args.repeat, args.command)
                     peaks[name] = peak
-                    cells += [f"{peak / 1024:.1f}", f"{(peak - baseline[name] - decoded / 1024) / 1024:+.1f}"]
+                    cells += [f"{peak / 1024:.1f}", f"{(peak - baseline[name] - decoded / 1024) / 1024:+.1f}", str(cpu_ms)]
                 if args.compare:
                     cells.append(f"{peaks['this build'] / peaks['compared']:.2f}")
                 os.remove(path)
