@@ -42,6 +42,17 @@ public final class FileDescriptorSource: ByteSource {
     private let name: String
     private var offset = 0
 
+    /// The bytes read so far (for a progress display).
+    public var bytesRead: Int { offset }
+
+    /// The size of a regular file at the time of the call (for a progress display); nil for a
+    /// pipe, socket or terminal.
+    public var regularFileSize: Int? {
+        guard isRegularFile else { return nil }
+        var status = stat()
+        return fstat(fileDescriptor, &status) == 0 ? Int(status.st_size) : nil
+    }
+
     /// Reads `fileDescriptor` (standard input by default) without taking ownership of it.
     public init(fileDescriptor: Int32 = 0, name: String = "standard input") {
         self.fileDescriptor = fileDescriptor

@@ -64,6 +64,8 @@ public enum RecordFile {
         let format: RecordFormat
         if let magic {
             format = magic
+        } else if case .found(let signature) = bytes.withUnsafeBytes({ FileSignature.match($0) }) {
+            throw RecordError(.unsupported, "this is \(signature.what). \(signature.advice)", byteOffset: 0)
         } else {
             switch ext {
             case "csv", "tsv", "txt":

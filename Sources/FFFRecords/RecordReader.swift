@@ -169,6 +169,7 @@ public final class RecordReader {
             } else if IDXHeader.looksLikeIDX(head) {
                 resolved = .idx
             } else {
+                try rejectKnownSignature()
                 resolved = .text  // refined to csv/tsv by the first line
             }
         }
@@ -193,6 +194,16 @@ public final class RecordReader {
             recordBytes = bytes
         }
         format = resolved
+    }
+
+    /// Fails with advice when the input is a file kind that holds no records fffrun reads (an
+    /// image, an archive, another compressor, a pickle, a model file).
+    private func rejectKnownSignature() throws(RecordError) {
+        try readUntil { FileSignature.match($0) != .undecided }
+        let head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: buffer.available)
+        if case .found(let signature) = FileSignature.match(head) {
+            throw RecordError(.unsupported, "this is \(signature.what). \(signature.advice)", byteOffset: 0)
+        }
     }
 
     private func readIDXHeader() throws(RecordError) {

@@ -82,6 +82,11 @@ struct ClassifyCommand: ParsableCommand {
     @Argument(help: "The model file (.fff).")
     var model: String
 
+    @Argument(help: ArgumentHelp(
+        "Files of records, read in turn (`-` or none: standard input). With --files, each is one record.",
+        valueName: "input"))
+    var inputs: [String] = []
+
     @OptionGroup var input: RecordInputOptions
 
     @Option(help: "What to print per record: label, index, scores, probs or json (default: label if the model has labels, else index).")
@@ -100,7 +105,7 @@ struct ClassifyCommand: ParsableCommand {
           help: "Write and flush each record's line as soon as the record is read. Answers already go out whenever the input pauses; use this when each line must appear at once even while input keeps arriving (a live display, a consumer reacting per line). Slower on bulk input: one write per record.")
     var lineBuffered = false
 
-    @Flag(name: .shortAndLong, help: "No progress line, and no message for a closed output pipe (the exit status is still 74).")
+    @Flag(name: .shortAndLong, help: "No progress line and no notes (warnings about the input); errors are still reported.")
     var quiet = false
 
     @Flag(name: .shortAndLong, help: "Report the model, kernel path, threads and timing on standard error.")
@@ -117,18 +122,30 @@ struct ClassifyCommand: ParsableCommand {
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         // No progress line for records typed at a terminal: it would mix with the answers.
-        let progress = ProgressLine(command: "classify", enabled: !quiet && isatty(0) == 0)
+        let progress = ProgressLine(command: "classify", enabled: !quiet && !readsTerminal)
         do throws(CommandFailure) {
             try execute(progress: progress)
         } catch {
             progress.clear()
-            if !(quiet && error.isBrokenPipe) { printError("fffrun classify: \(error.message)") }
+            if error.isBrokenPipe { Sysexits.endForClosedOutput() }
+            printError("fffrun classify: \(error.message)")
             throw error.status
         }
     }
 
+    /// Whether records (or, with --files, paths) come from standard input, and it is a terminal.
+    private var readsTerminal: Bool {
+        (inputs.isEmpty || (!files && inputs.contains("-"))) && isatty(0) == 1
+    }
+
     private func execute(progress: ProgressLine) throws(CommandFailure) {
         let compiled = try CommandFailure.loadModel(model)
+        if readsTerminal && !quiet {
+            // A bare `fffrun classify model.fff` would otherwise wait in silence.
+            printError(files
+                ? "fffrun classify: reading file paths from the terminal, one per line; Ctrl-D ends. (Or: fffrun classify \(model) --files FILE...)"
+                : "fffrun classify: reading records from the terminal, one per line of \(compiled.inputWidth) numbers; Ctrl-D ends. (Or name a file: fffrun classify \(model) FILE)")
+        }
         let mode = output ?? (compiled.labels != nil ? .label : .index)
         if mode == .label && compiled.labels == nil {
             throw CommandFailure(CommandFailure.usage, "\(model) has no labels: use --output index (or scores, probs, json)")
@@ -155,26 +172,50 @@ struct ClassifyCommand: ParsableCommand {
             printError("fffrun classify: kernel \(compiled.kernel), \(engine.threadCount) thread\(engine.threadCount == 1 ? "" : "s"), blocks of \(engine.blockCapacity) records, output \(mode.rawValue)")
         }
         let start = ContinuousClock.now
-        var formatName = "path list"
+        var formatName = files ? "files" : ""
         defer {
             // Runs on success and on failure, after the records classified were written.
             if verbose { run.report(elapsed: ContinuousClock.now - start, input: formatName) }
         }
-        if files {
+        if files && !inputs.isEmpty {
+            try run.classifyFiles(inputs, options: input.readerOptions)
+        } else if files {
             try run.classifyFiles(options: input.readerOptions)
         } else {
-            let reader: RecordReader
-            let source = FileDescriptorSource()
-            do {
-                reader = try RecordReader(source: source, format: input.inputFormat.recordFormat,
-                                          expectedWidth: compiled.inputWidth, options: input.readerOptions)
-            } catch {
-                throw CommandFailure.reading(error, from: "standard input")
+            let paths = inputs.isEmpty ? ["-"] : inputs
+            let totalBytes = ProgressLine.totalSize(ofRegularFiles: paths)
+            var doneBytes = 0
+            for path in paths {
+                let source: FileDescriptorSource
+                let name = path == "-" ? "standard input" : "'\(path)'"
+                if path == "-" {
+                    source = FileDescriptorSource()
+                } else {
+                    do { source = try FileDescriptorSource(path: path) } catch {
+                        throw CommandFailure(CommandFailure.noInput, "input: \(error.message)")
+                    }
+                }
+                let reader: RecordReader
+                do {
+                    reader = try RecordReader(source: source, format: input.inputFormat.recordFormat,
+                                              expectedWidth: compiled.inputWidth, options: input.readerOptions)
+                } catch {
+                    throw CommandFailure.reading(error, from: name)
+                }
+                defer {
+                    let found = reader.format.map { $0.rawValue + (reader.isCompressed ? " (gzip)" : "") } ?? "empty"
+                    formatName = formatName.isEmpty ? found : formatName + ", " + found
+                    doneBytes += source.bytesRead
+                }
+                progress.fraction = { [unowned reader, unowned source] in
+                    if let totalBytes, totalBytes > 0 { return Double(doneBytes + source.bytesRead) / Double(totalBytes) }
+                    if paths.count == 1, let declared = reader.declaredRecordCount, declared > 0 {
+                        return Double(reader.recordsRead) / Double(declared)
+                    }
+                    return nil
+                }
+                try run.classifyStream(reader, input: source, name: name)
             }
-            defer {
-                formatName = reader.format.map { $0.rawValue + (reader.isCompressed ? " (gzip)" : "") } ?? "empty"
-            }
-            try run.classifyStream(reader, input: source)
         }
         progress.clear()
     }

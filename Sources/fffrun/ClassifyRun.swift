@@ -72,7 +72,9 @@ final class ClassifyRun: InputIdleHandler {
     /// the records before a bad one are written and flushed before the failure is thrown.
     /// `input`, the descriptor the reader reads (directly or through gzip), is polled when it
     /// would block with records pending (see the type's description).
-    func classifyStream(_ reader: RecordReader, input: FileDescriptorSource? = nil) throws(CommandFailure) {
+    /// `name` says what the stream is in messages ("standard input", "'images.gz'").
+    func classifyStream(_ reader: RecordReader, input: FileDescriptorSource? = nil,
+                        name: String = "standard input") throws(CommandFailure) {
         stream = reader
         input?.idleHandler = self
         defer {
@@ -106,7 +108,7 @@ final class ClassifyRun: InputIdleHandler {
             try emitPending(upTo: count)
             if let readError {
                 try flush()
-                throw CommandFailure.reading(readError, from: "standard input")
+                throw CommandFailure.reading(readError, from: name)
             }
             if ended { break }
         }
@@ -136,32 +138,49 @@ final class ClassifyRun: InputIdleHandler {
             guard let line else { break }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             number += 1
-            let path = String(decoding: line, as: UTF8.self)
-            let values: [Float]
-            do {
-                values = try RecordFile.read(path: path, expectedWidth: engine.model.inputWidth, options: options)
-            } catch {
-                try emitPending(upTo: paths.count)
-                try flush()
-                let place = number == lines.lineNumber ? "record \(number)" : "record \(number) (line \(lines.lineNumber))"
-                let status = error.kind == .io ? CommandFailure.noInput : CommandFailure.dataError
-                throw CommandFailure(status, "standard input (the path list), \(place): \(error.message)")
-            }
-            let slot = engine.slot(paths.count)
-            _ = slot.update(fromContentsOf: values)
-            paths.append(path)
-            if lineBuffered {
-                try emitPending(upTo: paths.count)
-                try flush()
-            }
-            if paths.count == engine.blockCapacity {
-                try emitPending(upTo: paths.count)
-                paths.removeAll(keepingCapacity: true)
-                emitted = 0
-            }
+            let place = number == lines.lineNumber ? "record \(number)" : "record \(number) (line \(lines.lineNumber))"
+            try classifyFile(String(decoding: line, as: UTF8.self), options: options,
+                             place: "standard input (the path list), \(place)")
         }
         try emitPending(upTo: paths.count)
         try flush()
+    }
+
+    /// `--files FILE...`: each named file is one record, in the order given.
+    func classifyFiles(_ files: [String], options: RecordReaderOptions) throws(CommandFailure) {
+        paths.reserveCapacity(engine.blockCapacity)
+        for (k, path) in files.enumerated() {
+            try classifyFile(path, options: options, place: "record \(k + 1)")
+        }
+        try emitPending(upTo: paths.count)
+        try flush()
+    }
+
+    /// Reads the one record of the file at `path` into the block, answering the block when it
+    /// is full (or at once with `lineBuffered`). On a bad file, the records before it are
+    /// answered and the failure names `place`: 66 when it cannot be read, else 65.
+    private func classifyFile(_ path: String, options: RecordReaderOptions, place: String) throws(CommandFailure) {
+        let values: [Float]
+        do {
+            values = try RecordFile.read(path: path, expectedWidth: engine.model.inputWidth, options: options)
+        } catch {
+            try emitPending(upTo: paths.count)
+            try flush()
+            let status = error.kind == .io ? CommandFailure.noInput : CommandFailure.dataError
+            throw CommandFailure(status, "\(place): \(error.message)")
+        }
+        let slot = engine.slot(paths.count)
+        _ = slot.update(fromContentsOf: values)
+        paths.append(path)
+        if lineBuffered {
+            try emitPending(upTo: paths.count)
+            try flush()
+        }
+        if paths.count == engine.blockCapacity {
+            try emitPending(upTo: paths.count)
+            paths.removeAll(keepingCapacity: true)
+            emitted = 0
+        }
     }
 
     /// Evaluates, formats and writes records `emitted ..< end` of the engine's block, then

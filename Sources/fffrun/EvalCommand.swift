@@ -82,6 +82,7 @@ struct EvalCommand: ParsableCommand {
             try execute(progress: progress)
         } catch {
             progress.clear()
+            if error.isBrokenPipe { Sysexits.endForClosedOutput() }
             printError("fffrun eval: \(error.message)")
             throw error.status
         }
@@ -105,6 +106,11 @@ struct EvalCommand: ParsableCommand {
             try reader.prepare()
         } catch {
             throw CommandFailure.reading(error, from: inputName)
+        }
+        progress.fraction = { [unowned reader, unowned source] in
+            if let size = source.regularFileSize, size > 0 { return Double(source.bytesRead) / Double(size) }
+            if let declared = reader.declaredRecordCount, declared > 0 { return Double(reader.recordsRead) / Double(declared) }
+            return nil
         }
         let truth = try LabelStream(path: labels, format: labelsFormat, outputWidth: compiled.outputWidth,
                                     labels: compiled.labels)

@@ -5,20 +5,30 @@ import Darwin
 #endif
 
 /// A line on standard error that counts records during a long run, rewritten in place
-/// ("\r12345 records, 3.2 s, 3858 records/s"). Shown only when standard error is a terminal,
-/// only after the first second, and at most four times a second; erased before any other
-/// message and at the end, so that nothing of it remains in the terminal's scrollback.
+/// ("12345 records, 42%, 3 s, 3858 records/s, about 4 s left"; the share and the time left only
+/// when the size of the input is known). Shown only when standard error is a terminal, only
+/// after the first second, and at most four times a second; erased before any other message
+/// and at the end, so that nothing of it remains in the terminal's scrollback. On a terminal
+/// that declares itself dumb (`TERM=dumb`, as Emacs shells do) it uses no escape sequences:
+/// only carriage returns and blanks.
 final class ProgressLine {
     private let enabled: Bool
+    private let usesEscapes: Bool
     private let startTime = ContinuousClock.now
     private var lastShown: ContinuousClock.Instant?
-    private var visible = false
+    private var visibleWidth = 0
     private let prefix: String
+
+    /// The share of the input done so far, 0...1, when it can be known (the input's size or
+    /// its declared record count); asked only when the line is redrawn.
+    var fraction: (() -> Double?)?
 
     /// A progress line for `command` ("classify"), enabled when `enabled` and standard error is a
     /// terminal.
     init(command: String, enabled: Bool) {
         self.enabled = enabled && isatty(2) == 1
+        let term = getenv("TERM").map { String(cString: $0) } ?? ""
+        usesEscapes = !(term.isEmpty || term == "dumb")
         prefix = "fffrun \(command): "
     }
 
@@ -31,16 +41,58 @@ final class ProgressLine {
         if elapsed < 1 { return }
         if let lastShown, Self.seconds(now - lastShown) < 0.25 { return }
         lastShown = now
-        let rate = Int(Double(records) / elapsed)
-        printRaw("\r\u{1B}[K\(prefix)\(records) records, \(Int(elapsed)) s, \(rate) records/s")
-        visible = true
+        draw(Self.text(records: records, elapsed: elapsed, fraction: fraction?()))
+    }
+
+    /// "12345 records, 42%, 3 s, 3858 records/s, about 4 s left"; the share and time left only
+    /// when `fraction` is known and above zero.
+    static func text(records: Int, elapsed: Double, fraction: Double?) -> String {
+        let rate = elapsed > 0 ? Int(Double(records) / elapsed) : 0
+        guard let fraction, fraction > 0, fraction.isFinite else {
+            return "\(records) records, \(Int(elapsed)) s, \(rate) records/s"
+        }
+        let done = min(fraction, 1)
+        let left = elapsed * (1 - done) / done
+        return "\(records) records, \(Int(done * 100))%, \(Int(elapsed)) s, \(rate) records/s, about \(duration(left)) left"
+    }
+
+    /// "4 s", "2 min 5 s", "1 h 3 min".
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded(.up))
+        if s < 60 { return "\(s) s" }
+        if s < 3600 { return "\(s / 60) min \(s % 60) s" }
+        return "\(s / 3600) h \(s % 3600 / 60) min"
     }
 
     /// Erases the line if it is shown.
     func clear() {
-        guard visible else { return }
-        printRaw("\r\u{1B}[K")
-        visible = false
+        guard visibleWidth > 0 else { return }
+        printRaw(usesEscapes ? "\r\u{1B}[K" : "\r" + String(repeating: " ", count: visibleWidth) + "\r")
+        visibleWidth = 0
+    }
+
+    private func draw(_ text: String) {
+        let line = prefix + text
+        let width = line.unicodeScalars.count
+        if usesEscapes {
+            printRaw("\r\u{1B}[K" + line)
+        } else {
+            printRaw("\r" + line + String(repeating: " ", count: max(0, visibleWidth - width)))
+        }
+        visibleWidth = usesEscapes ? width : max(width, visibleWidth)
+    }
+
+    /// The total size of the inputs at `paths` (`-`: standard input) when every one is a
+    /// regular file, else nil: the denominator of a share done by bytes read.
+    static func totalSize(ofRegularFiles paths: [String]) -> Int? {
+        var total = 0
+        for path in paths {
+            var status = stat()
+            let found = path == "-" ? fstat(0, &status) : stat(path, &status)
+            guard found == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+            total += Int(status.st_size)
+        }
+        return total
     }
 
     /// A duration in seconds.

@@ -1,5 +1,10 @@
 import ArgumentParser
 import FastFeedforward
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The sysexits(3) statuses fffrun exits with.
 enum Sysexits {
@@ -19,5 +24,15 @@ enum Sysexits {
     /// The status for a failed read: 66 when the bytes could not be read, 65 when they are invalid.
     static func status(for error: FFFError) -> ExitCode {
         error.code == .ioError ? noInput : dataError
+    }
+
+    /// Ends the process the way a closed pipe ends other filters (cat, seq, jq): silently, by
+    /// SIGPIPE, so the shell sees status 141 and `set -o pipefail` scripts still notice. fffrun
+    /// ignores SIGPIPE while it runs so that it can flush and finish cleanly; this restores the
+    /// default action and raises it once the output is known to be gone.
+    static func endForClosedOutput() -> Never {
+        signal(SIGPIPE, SIG_DFL)
+        raise(SIGPIPE)
+        _exit(ioError.rawValue)  // not reached: SIGPIPE's default action ends the process
     }
 }

@@ -193,9 +193,9 @@ import FastFeedforward
         }
     }
 
-    /// A reader that goes away: SIGPIPE is ignored, EPIPE reported, exit 74; -q silences the
-    /// message but not the status.
-    @Test func closedPipeIsAnIOError() throws {
+    /// A reader that goes away (`| head`): fffrun stops silently, ended by SIGPIPE like cat
+    /// and seq (the shell's status 141), with or without -q; only whole lines were written.
+    @Test func closedPipeEndsTheRunSilentlyBySIGPIPE() throws {
         let demo = try F.demo()
         let directory = try TemporaryDirectory()
         let input = directory.path("many.u8")
@@ -203,16 +203,15 @@ import FastFeedforward
         try F.Encoding.u8(Array(repeating: demo.records, count: 300).flatMap { $0 }).write(to: URL(fileURLWithPath: input))
         let binary = try FFFRunBinary.location.get().path
         for quiet in [false, true] {
-            let script = "'\(binary)' classify '\(demo.modelPath)' --input-format u8 --output scores \(quiet ? "-q" : "") < '\(input)' | head -n 1 >/dev/null; exit ${PIPESTATUS[0]}"
+            let script = "'\(binary)' classify '\(demo.modelPath)' --input-format u8 --output scores \(quiet ? "-q" : "") < '\(input)' | head -n 3 >/dev/null; exit ${PIPESTATUS[0]}"
             let result = try F.bash(script)
-            #expect(result.status == 74, "stderr: \(result.stderr)")
-            if quiet {
-                #expect(result.stderr.isEmpty, "stderr: \(result.stderr)")
-            } else {
-                #expect(result.stderr.contains("cannot write to standard output"), "stderr: \(result.stderr)")
-                #expect(result.stderr.lowercased().contains("broken pipe"), "stderr: \(result.stderr)")
-            }
+            #expect(result.status == 128 + SIGPIPE, "stderr: \(result.stderr)")
+            #expect(result.stderr.isEmpty, "stderr: \(result.stderr)")
         }
+        // The same stream into a reader that stays: every record answered, exit 0 (the test
+        // above is not passing because classify fails on this input).
+        let whole = try F.bash("'\(binary)' classify '\(demo.modelPath)' --input-format u8 --output scores < '\(input)' | wc -l")
+        #expect(whole.status == 0 && whole.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "108000")
     }
 
     /// Standard input that cannot be read (a directory): exit 74.

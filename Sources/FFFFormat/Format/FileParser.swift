@@ -64,10 +64,26 @@ struct FileParser {
 
     /// §16 steps 1 ... 5: magic, header size, version, header checksum, flags, section count.
     /// They depend on the first 32 bytes only, so a file reader can run them before reading on.
+    /// What a file that is not FFF looks like, when its first bytes tell: a checkpoint given
+    /// where a model is expected is the common case, and the fix is to convert it.
+    private func foreignKindHint() -> String {
+        func starts(_ magic: [UInt8]) -> Bool {
+            size >= magic.count && magic.indices.allSatisfy { reader.bytes[$0] == magic[$0] }
+        }
+        let convert = "convert it first: tools/fff-convert CHECKPOINT -o model.fff"
+        if starts([0x50, 0x4B, 0x03, 0x04]) { return "; this is a zip archive, a PyTorch checkpoint (.pt)? Then \(convert)" }
+        if size >= 2 && reader.bytes[0] == 0x80 && (2...5).contains(reader.bytes[1]) {
+            return "; this is a Python pickle, a legacy PyTorch checkpoint? Then \(convert)"
+        }
+        if starts([0x1F, 0x8B]) { return "; this is gzip-compressed: an FFF file compresses its own sections, so decompress it with gunzip first" }
+        return ""
+    }
+
     mutating func parseHeader() throws(FFFError) -> Header {
         // 1. Magic.
         for i in 0..<min(8, size) where reader.bytes[i] != Self.magic[i] {
-            throw FFFError(.badMagic, "byte \(i) is \(hex(reader.bytes[i])), expected \(hex(Self.magic[i])); an FFF file starts with 89 46 46 46 0D 0A 1A 0A", offset: i)
+            throw FFFError(.badMagic, "byte \(i) is \(hex(reader.bytes[i])), expected \(hex(Self.magic[i])); an FFF file starts with 89 46 46 46 0D 0A 1A 0A"
+                + foreignKindHint(), offset: i)
         }
         if size < 8 {
             throw FFFError(.truncated, "the file is \(size) bytes, shorter than the 8-byte magic", offset: size)
