@@ -47,6 +47,14 @@ public final class InferenceModel: @unchecked Sendable {
     /// `2^depth`.
     public var leafCount: Int { 1 << depth }
 
+    /// The preprocessing of input `feature` (spec §8: `x = raw * scale + offset`), or nil
+    /// when the model has none. Precondition: `0 <= feature < inputWidth`. O(1).
+    public func preprocessing(ofFeature feature: Int) -> (scale: Float, offset: Float)? {
+        precondition(feature >= 0 && feature < inputWidth, "feature \(feature) of \(inputWidth)")
+        guard hasPreprocessing, let scale = plan.pointee.scale, let offset = plan.pointee.offset else { return nil }
+        return (scale[feature], offset[feature])
+    }
+
     let plan: UnsafeMutablePointer<fff_plan>
     private let weights: UnsafeMutableRawPointer
     let inputStride: Int

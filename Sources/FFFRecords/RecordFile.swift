@@ -7,7 +7,8 @@
 ///   so one line of 784 values and 28 lines of 28 are alike. Separators are runs of spaces,
 ///   tabs and commas; blank lines and `#` comment lines are skipped; a first line with no
 ///   number in it is a header and is skipped.
-/// - NPY and IDX files must hold exactly one record (shape (W,), (1, W) or (1, ...)).
+/// - NPY and IDX files must hold exactly one record: an array of any shape whose values
+///   number W (such as (W,), (1, W) or a 28x28 image for W = 784).
 /// - Raw files must be exactly one record long.
 /// - PGM: the pixels, raw (0...maxval), row-major.
 public enum RecordFile {
@@ -83,7 +84,9 @@ public enum RecordFile {
             }
         }
         let source: any ByteSource = complete ? MemorySource(bytes) : try FileDescriptorSource(path: path)
-        let reader = try RecordReader(source: source, format: format, expectedWidth: expectedWidth, options: options)
+        var whole = options
+        whole.wholeArrayIsOneRecord = true
+        let reader = try RecordReader(source: source, format: format, expectedWidth: expectedWidth, options: whole)
         try reader.prepare()
         if let declared = reader.declaredRecordCount, declared != 1 {
             throw RecordError(.wrongWidth, "it holds \(declared) records; a single record is expected")

@@ -40,6 +40,11 @@ public final class RecordReader {
     public private(set) var isCompressed = false
     /// The number of records an IDX or NPY header declares (after `prepare`), else nil.
     public private(set) var declaredRecordCount: Int?
+    /// What the reader decided that the user should hear of, in words, in the order met: a
+    /// first line of column numbers skipped as a header. A program shows them as notes.
+    public private(set) var notices: [String] = []
+    /// The first line numbered the columns after an empty field (pandas' row index).
+    private var rowIndexColumn = false
     /// The number of records `next` has returned.
     public private(set) var recordsRead = 0
     /// The bytes of the (decompressed) stream consumed so far: headers, records, line endings.
@@ -219,12 +224,17 @@ public final class RecordReader {
         }
         head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: length)
         let header = try IDXHeader.parse(head)
-        guard header.recordWidth == expectedWidth else {
+        let isOneRecord = options.wholeArrayIsOneRecord && header.recordCount * header.recordWidth == expectedWidth
+        guard header.recordWidth == expectedWidth || isOneRecord else {
+            if options.wholeArrayIsOneRecord {
+                throw RecordError(.wrongWidth,
+                    "the IDX array holds \(header.recordCount * header.recordWidth) values; one record of \(expectedWidth) values is expected", byteOffset: 4)
+            }
             throw RecordError(.wrongWidth,
                 "IDX records are \(header.recordShapeDescription); the model expects \(expectedWidth)", byteOffset: 4)
         }
         element = header.element
-        declaredRecordCount = header.recordCount
+        declaredRecordCount = isOneRecord ? 1 : header.recordCount
         buffer.consume(length)
     }
 
@@ -240,7 +250,10 @@ public final class RecordReader {
         let header = try NPYHeader.parse(head)
         let shape = header.shape
         let count: Int, width: Int
-        if shape.count == 1 && expectedWidth == 1 {
+        let (values, overflow) = shape[0].multipliedReportingOverflow(by: shape.dropFirst().reduce(1, *))
+        if options.wholeArrayIsOneRecord && !overflow && values == expectedWidth {
+            (count, width) = (1, expectedWidth)  // one record of any shape: a 28x28 image
+        } else if shape.count == 1 && expectedWidth == 1 {
             (count, width) = (shape[0], 1)  // a vector of scalars, such as labels
         } else if shape.count == 1 {
             (count, width) = (1, shape[0])
@@ -248,6 +261,11 @@ public final class RecordReader {
             (count, width) = (shape[0], shape.dropFirst().reduce(1, *))
         }
         guard width == expectedWidth else {
+            if options.wholeArrayIsOneRecord {
+                let total = overflow ? "more than \(Int.max)" : "\(values)"
+                throw RecordError(.wrongWidth,
+                    "the NPY array holds \(total) values (shape \(NPYHeader.describe(shape))); one record of \(expectedWidth) values is expected")
+            }
             let inner = shape.count == 1 ? "\(width) values (shape \(NPYHeader.describe(shape)) is one record)"
                 : shape.count == 2 ? "\(width) values" : shape.dropFirst().map(String.init).joined(separator: "x") + " = \(width) values"
             throw RecordError(.wrongWidth, "NPY records are \(inner); the model expects \(expectedWidth)")
@@ -368,13 +386,23 @@ public final class RecordReader {
                     try checkText(line, offset: offset)
                     continue
                 }
+                if options.header == .auto,
+                   let kind = TextLineParser.columnNumbers(line, separator: separator, width: expectedWidth) {
+                    let text = String(decoding: line.prefix(24), as: UTF8.self)
+                    notices.append("line \(lineNumber) (\(text)\(line.count > 24 ? "..." : "")) numbers the columns, as pandas' to_csv writes a header: "
+                        + "skipped as a header (--header none reads it as a record)")
+                    rowIndexColumn = kind == .afterRowIndex
+                    continue
+                }
             }
             switch TextLineParser.parse(line, separator: separator, into: out, capacity: expectedWidth,
                                         allowNonFinite: options.allowNonFinite) {
             case .values(let count):
                 if count != expectedWidth {
+                    let hint = rowIndexColumn && count == expectedWidth + 1
+                        ? " (its first column is a row index, as pandas' to_csv writes without index=False: drop it, e.g. with cut -d, -f2-)" : ""
                     throw RecordError(.wrongWidth,
-                        "\(place(number, line: lineNumber)) has \(count) value\(count == 1 ? "" : "s"); the model expects \(expectedWidth)",
+                        "\(place(number, line: lineNumber)) has \(count) value\(count == 1 ? "" : "s"); the model expects \(expectedWidth)\(hint)",
                         recordNumber: number, byteOffset: offset)
                 }
                 return true

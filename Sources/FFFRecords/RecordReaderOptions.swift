@@ -4,8 +4,10 @@ public struct RecordReaderOptions: Sendable, Equatable {
     /// text). The "first line" is the first that is neither blank nor a `#` comment.
     public enum HeaderPolicy: String, Sendable, Hashable, CaseIterable {
         /// Skip the first line when none of its tokens is a number (so `x0,x1,x2` is a header
-        /// while `1,x,3` is record 1 with a bad token). A header of numbers, such as pandas'
-        /// default column names `0,1,2,...`, cannot be told apart from data: use `.skip`.
+        /// while `1,x,3` is record 1 with a bad token), or when it numbers the record's columns
+        /// in plain digits, `0,1,...,W-1` or `1,2,...,W` (pandas' default column names; also
+        /// after an empty first field, as `to_csv` writes them with its row index). That skip
+        /// is reported in `RecordReader.notices`.
         case auto
         /// Always skip the first line.
         case skip
@@ -28,6 +30,10 @@ public struct RecordReaderOptions: Sendable, Equatable {
     /// Decompress input that starts like a gzip member (`1f 8b 08`, then a flags byte with
     /// bits 5-7 clear). Turn off only for raw binary records that may begin with those bytes.
     public var detectGzip: Bool
+    /// An IDX or NPY array whose values number exactly the record width is one record,
+    /// whatever its shape (a 28x28 image for 784 inputs): how `RecordFile` reads a file that
+    /// holds one record. Off for streams, where the first axis counts records.
+    var wholeArrayIsOneRecord = false
 
     /// Options with the given values; every parameter has the `fffrun` default.
     public init(allowNonFinite: Bool = false, header: HeaderPolicy = .auto,

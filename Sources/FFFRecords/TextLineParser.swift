@@ -140,6 +140,34 @@ enum TextLineParser {
         }
     }
 
+    /// How a first line of column numbers looks, as pandas' `to_csv` writes one.
+    enum ColumnNumbers: Equatable {
+        /// `0,1,...,W-1` or `1,2,...,W`: `to_csv(index=False)`.
+        case plain
+        /// `,0,1,...,W-1`: `to_csv()` with its row index, whose records then start with it.
+        case afterRowIndex
+    }
+
+    /// Whether `line` numbers the columns of `width`-value records (`0,1,...,W-1`, or from 1),
+    /// plain digits only, possibly after an empty first field: a header that reads as numbers.
+    /// O(line length); allocates the token list only for a line of `width` or `width + 1` fields.
+    static func columnNumbers(_ line: UnsafeBufferPointer<UInt8>, separator: Separator, width: Int) -> ColumnNumbers? {
+        var fields = tokens(line, separator: separator)
+        var kind = ColumnNumbers.plain
+        if separator != .whitespace, fields.count == width + 1, fields.first?.isEmpty == true {
+            fields.removeFirst()
+            kind = .afterRowIndex
+        }
+        guard fields.count == width, width >= 2 else { return nil }
+        func number(_ r: Range<Int>) -> Int? {
+            guard !r.isEmpty, r.count <= 9, line[r].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return line[r].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        }
+        guard let first = number(fields[0]), first == 0 || first == 1 else { return nil }
+        for (k, field) in fields.enumerated() where number(field) != first + k { return nil }
+        return kind
+    }
+
     /// Whether the line holds only spaces, tabs and carriage returns.
     static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
         line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }

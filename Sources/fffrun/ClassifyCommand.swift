@@ -165,7 +165,7 @@ struct ClassifyCommand: ParsableCommand {
                 OutputFormatter(mode: mode, topK: topK, appendsLeaf: leaf, outputWidth: compiled.outputWidth,
                                 labels: compiled.labels)
             },
-            progress: progress, tracksLeaves: verbose, lineBuffered: lineBuffered)
+            progress: progress, tracksLeaves: verbose, lineBuffered: lineBuffered, showsNotes: !quiet)
         if verbose {
             printError("fffrun classify: model \(model): \(Self.describe(compiled)); preprocessing: "
                 + (!compiled.hasPreprocessing ? "none" : input.raw ? "skipped (--raw)" : "applied"))

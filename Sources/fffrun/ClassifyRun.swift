@@ -33,13 +33,19 @@ final class ClassifyRun: InputIdleHandler {
     private var emitted = 0
     /// A write that failed while the input was idle; it ends the run (exit 74).
     private var idleFailure: CommandFailure?
+    /// Print notes about the input on standard error (not with `-q`).
+    let showsNotes: Bool
+    /// The current stream's name for messages, and how many of its notices were shown.
+    private var streamName = "standard input"
+    private var noticesShown = 0
 
     init(engine: BatchEngine, formatters: [OutputFormatter], progress: ProgressLine, tracksLeaves: Bool,
-         lineBuffered: Bool = false) {
+         lineBuffered: Bool = false, showsNotes: Bool = true) {
         self.engine = engine
         self.formatters = formatters
         self.progress = progress
         self.lineBuffered = lineBuffered
+        self.showsNotes = showsNotes
         buffers = formatters.map { _ in ByteBuffer() }
         usage = tracksLeaves ? LeafUsage(leafCount: engine.model.leafCount) : nil
     }
@@ -76,6 +82,8 @@ final class ClassifyRun: InputIdleHandler {
     func classifyStream(_ reader: RecordReader, input: FileDescriptorSource? = nil,
                         name: String = "standard input") throws(CommandFailure) {
         stream = reader
+        streamName = name
+        noticesShown = 0
         input?.idleHandler = self
         defer {
             input?.idleHandler = nil
@@ -189,6 +197,7 @@ final class ClassifyRun: InputIdleHandler {
         let range = emitted ..< end
         if range.isEmpty { return }
         emitted = end
+        if showsNotes { showNotes(range) }
         let engine = self.engine, formatters = self.formatters, buffers = self.buffers
         let paths: [String]? = stream == nil ? self.paths : nil
         engine.evaluate(range) { share, range in
@@ -208,6 +217,25 @@ final class ClassifyRun: InputIdleHandler {
         usage?.add(UnsafeBufferPointer(rebasing: engine.leaves[range]))
         records += range.count
         progress.update(records: records)
+    }
+
+    /// Shows the stream's new notices, and before the run's first answers, what
+    /// ``InputDomainCheck`` sees in them.
+    private func showNotes(_ range: Range<Int>) {
+        if let stream, stream.notices.count > noticesShown {
+            for notice in stream.notices[noticesShown...] { printNote("\(streamName): \(notice)") }
+            noticesShown = stream.notices.count
+        }
+        if records == 0, engine.inputForm == .raw,
+           let note = InputDomainCheck.note(model: engine.model, records: UnsafePointer(engine.slot(range.lowerBound).baseAddress!),
+                                            count: range.count) {
+            printNote(note)
+        }
+    }
+
+    private func printNote(_ text: String) {
+        progress.clear()
+        printError("fffrun classify: note: \(text)")
     }
 
     private func flush() throws(CommandFailure) {

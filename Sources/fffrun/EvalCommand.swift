@@ -65,7 +65,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print one JSON document instead of text.")
     var json = false
 
-    @Flag(name: .shortAndLong, help: "No progress line.")
+    @Flag(name: .shortAndLong, help: "No progress line and no notes (warnings about the input).")
     var quiet = false
 
     @Flag(name: .shortAndLong, help: "Report the model, kernel path, threads and timing on standard error.")
@@ -140,6 +140,14 @@ struct EvalCommand: ParsableCommand {
                         "labels file '\(labels)' ends after \(truth.count) labels, but \(inputName) has more records (record \(truth.count + 1) has no label)")
                 }
                 classes[r] = label
+            }
+            if !quiet && report.total == 0 {
+                var notes = reader.notices.map { "\(inputName): \($0)" }
+                if input.inputForm == .raw, fill.count > 0,
+                   let note = InputDomainCheck.note(model: compiled, records: UnsafePointer(engine.slot(0).baseAddress!), count: fill.count) {
+                    notes.append(note)
+                }
+                for note in notes { printError("fffrun eval: note: \(note)") }
             }
             engine.evaluate(count: fill.count) { _, _ in }
             for r in 0..<fill.count {

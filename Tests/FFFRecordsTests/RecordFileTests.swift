@@ -31,6 +31,10 @@ import Testing
             ("vector.npy", Encode.npy(descr: "<f4", shape: [6], data: Encode.f32(values))),
             ("row.npy", Encode.npy(descr: "<f4", shape: [1, 2, 3], data: Encode.f32(values))),
             ("image.idx", Encode.idx(type: 0x0D, dims: [1, 2, 3], values: values)),
+            // One record whatever the array's shape (a 28x28 image for 784 inputs).
+            ("image.npy", Encode.npy(descr: "<f4", shape: [2, 3], data: Encode.f32(values))),
+            ("image3.npy", Encode.npy(descr: "<f4", shape: [3, 1, 2], data: Encode.f32(values))),
+            ("image-2x3.idx", Encode.idx(type: 0x0D, dims: [2, 3], values: values)),
             ("no-extension", Encode.idx(type: 0x0D, dims: [1, 6], values: values)),
             ("x.csv.gz", gzip(Encode.text([values], separator: ","))),
             ("x.npy.gz", gzip(Encode.npy(descr: "<f8", shape: [6], data: Encode.f64(values.map(Double.init))))),
@@ -57,6 +61,11 @@ import Testing
         expectError(try error("bad.txt", utf8("1 2 3\n4 five 6\n")), .notANumber, "bad.txt': line 2, column 2: 'five' is not a number")
         expectError(try error("two.npy", Encode.npy(descr: "<f4", shape: [2, 6], data: Encode.f32(values + values))),
                     .wrongWidth, "it holds 2 records; a single record is expected")
+        expectError(try error("seven.npy", Encode.npy(descr: "<f4", shape: [7, 1], data: Encode.f32(values + [1]))),
+                    .wrongWidth, "the NPY array holds 7 values (shape (7, 1)); one record of 6 values is expected")
+        expectError(try error("seven.idx", Encode.idx(type: 0x0D, dims: [7], values: values + [1]), width: 6),
+                    .wrongWidth, "the IDX array holds 7 values; one record of 6 values is expected")
+        expectError(try error("x.png", [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]), .unsupported, "this is a PNG image")
         expectError(try error("two.f32", Encode.f32(values + values)), .trailingData, "more than one record of 6 values")
         expectError(try error("short.f32", Encode.f32([1, 2])), .truncated, "record 1 is truncated: 8 of 24 bytes")
         expectError(try error("image.pgm", utf8("P5\n2 2\n255\n") + [1, 2, 3, 4]), .wrongWidth, "2x2 = 4 pixels; the model expects 6")
