@@ -20,10 +20,10 @@ import Darwin
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classify",
-        abstract: "Classify records read from standard input, one output line per record.",
+        abstract: "Classify records from files or standard input, one output line per record.",
         discussion: """
-            Reads records from standard input and writes one line per record to standard \
-            output, in input order. Input formats (--input-format, default auto): csv, tsv, \
+            Reads records from each INPUT in turn (`-`, or no INPUT at all: standard input) \
+            and writes one line per record to standard output, in input order. Input formats (--input-format, default auto): csv, tsv, \
             text (numbers separated by blanks or commas), f32 and f64 (raw little-endian \
             floats), u8 (raw bytes), idx (MNIST IDX) and npy (NumPy); auto recognises IDX and \
             NPY by their magic and otherwise reads text. gzip-compressed input is recognised in \
@@ -39,10 +39,19 @@ struct ClassifyCommand: ParsableCommand {
               json    {"index":..,"label":..,"score":..,"prob":..,"leaf":..} and, with \
             --top-k, "top":[{"index","label","score","prob"},...]
             --leaf appends the leaf index as a last field. Numbers are printed in the shortest \
-            form that reads back as the same float32. With --files, standard input lists file \
-            paths, one per line; each file holds one record in any format (.npy, .idx, .csv, \
-            .txt, .f32, .f64, .u8, .pgm, gzip-compressed or not) and each output line is \
+            form that reads back as the same float32. With --files, each INPUT is a file holding \
+            one record (without INPUT, standard input lists such files, one path per line): \
+            each file holds one record in any format (.npy, .idx, .csv, \
+            .txt, .f32, .f64, .u8, .pgm, gzip-compressed or not; an array of any shape whose \
+            values number the input width, such as a 28x28 image) and each output line is \
             PATH<TAB>RESULT (JSON: a "path" member).
+
+            Notes on standard error (not with --quiet) point at likely mistakes without stopping \
+            the run: a first line numbering the columns (0,1,2,... as pandas writes a header) \
+            is skipped as a header; values that look already preprocessed (all within [-1, 1] \
+            where the model's preprocessing expects a wider range) suggest --raw. An archive, \
+            image, pickle, zstd/xz/bzip2 stream or model file given as records is refused with \
+            what to do instead.
 
             Errors: a malformed record (wrong number of values, a token that is not a number, \
             NaN or infinity without --allow-nonfinite, a truncated binary record or IDX/NPY \
@@ -64,18 +73,19 @@ struct ClassifyCommand: ParsableCommand {
               64  usage error (bad option; --output label for a model without labels; --top-k \
             above the model's output width)
               65  data error: a malformed record, or an invalid model file
-              66  the model file, or a file listed with --files, cannot be opened
+              66  the model file, an INPUT, or a file listed with --files, cannot be opened
               70  internal error
-              74  I/O error: reading standard input failed, or writing standard output failed \
-            (a closed pipe: SIGPIPE is ignored and EPIPE reported)
+              74  I/O error: reading an input failed, or writing standard output failed
+              141 (SIGPIPE) the reader of standard output went away (`| head`): no message
 
-            Examples:
-              fffrun classify model.fff < t10k-images-idx3-ubyte.gz
-              fffrun classify model.fff --output probs --top-k 3 < records.csv
-              fffrun classify model.fff --output json --leaf < records.npy | jq .label
-              cat records.f32 | fffrun classify model.fff --input-format f32 --threads 1
-              ls digits/*.npy | fffrun classify model.fff --files
-              coproc FFF { fffrun classify model.fff --input-format u8; }   # answers each record as it comes
+            Examples (the last answers each record as soon as it comes):
+              fffrun classify model.fff t10k-images-idx3-ubyte.gz
+              fffrun classify model.fff --output probs --top-k 3 records.csv
+              fffrun classify model.fff --output json --leaf records.npy | jq .label
+              cat records.f32 | fffrun classify model.fff --input-format f32
+              fffrun classify model.fff --files digits/*.npy
+              find digits -name '*.png.pgm' | fffrun classify model.fff --files
+              coproc FFF { fffrun classify model.fff --input-format u8; }
             """
     )
 
@@ -98,7 +108,7 @@ struct ClassifyCommand: ParsableCommand {
     @Flag(help: "Append the index of the leaf each record reached.")
     var leaf = false
 
-    @Flag(help: "Standard input lists files, one path per line, each holding one record; lines read PATH<TAB>RESULT.")
+    @Flag(help: "Each INPUT (or each path listed on standard input, one per line) is a file holding one record; lines read PATH<TAB>RESULT.")
     var files = false
 
     @Flag(name: .customLong("line-buffered"),

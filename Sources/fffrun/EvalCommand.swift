@@ -16,6 +16,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Measure a model's accuracy and leaf balance on labelled records.",
+        usage: "fffrun eval <model> --inputs <inputs> --labels <labels> [<options>]",
         discussion: """
             Classifies every record of --inputs (any format of `fffrun classify`: csv, tsv, \
             text, f32, f64, u8, idx, npy, gzip-compressed or not; `-` reads standard input) and \
@@ -42,9 +43,11 @@ struct EvalCommand: ParsableCommand {
               74  I/O error: reading an input failed, or writing the report failed
 
             Examples:
-              fffrun eval model.fff --inputs t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz
-              fffrun eval model.fff --inputs test.csv --labels test-labels.txt --json | jq .accuracy
-              zcat test.f32.gz | fffrun eval model.fff --inputs - --input-format f32 --labels labels.npy
+              fffrun eval model.fff --inputs t10k-images-idx3-ubyte.gz \\
+                  --labels t10k-labels-idx1-ubyte.gz
+              fffrun eval model.fff --inputs test.csv --labels y.txt --json | jq .accuracy
+              zcat test.f32.gz | fffrun eval model.fff --inputs - --input-format f32 \\
+                  --labels labels.npy
             """
     )
 

@@ -45,7 +45,7 @@ struct RecordInputOptions: ParsableArguments {
             help: "How records are encoded: auto (IDX and NPY by their magic, else text), csv, tsv, text, f32, f64, u8, idx or npy. gzip is recognised in every format.")
     var inputFormat: Format = .auto
 
-    @Option(help: "The first line of text input: auto (skipped when none of its fields is a number), skip, or none.")
+    @Option(help: "The first line of text input: auto (skipped when none of its fields is a number, or when it numbers the columns 0,1,2,... as pandas writes them), skip, or none.")
     var header: Header = .auto
 
     @Flag(help: "Records are already preprocessed: do not apply the model's preprocessing (PREP).")
