@@ -18,8 +18,10 @@ golden file says ``"exact": true`` every node score is exact in float32 (dyadic 
 inputs), so even its zero scores must route right (``score >= 0``) in every implementation.
 Floats are written with repr(), so float64 values round-trip.
 
-Deterministic: fixed seeds (derived from each file's name) and zstd level 19, so re-running
-reproduces identical bytes. Usage: python3 tools/make_golden.py [OUT_DIR] (default
+Deterministic: fixed seeds (derived from each file's name) and zstd level 19, and the reference
+sums in a fixed order, so re-running reproduces the model files and every field of the JSON files
+exactly, except the last bits of "outputs" on another machine (numpy's SIMD exp and tanh, libm):
+tools/tests/test_reference.py compares those within pyfff.reference.MACHINE_RTOL. Usage: python3 tools/make_golden.py [OUT_DIR] (default
 fixtures/golden; models always named golden/models/... in the JSON).
 """
 
@@ -37,7 +39,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pyfff.format import MasterLeaf, Model, read_model, write_model  # noqa: E402
-from pyfff.reference import evaluate  # noqa: E402
+from pyfff.reference import dot_rows, evaluate  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -152,8 +154,10 @@ def _near_tie_records(model: Model, rng: np.random.Generator, raw: np.ndarray, c
         pick = int(rng.integers(len(raw)))
         x, node = base.inputs[pick].copy(), int(base.nodes[pick, r % model.depth])
         w = model.node_weights[node].astype(np.float64)
-        score = float(x @ w + float(model.node_biases[node]))
-        x = x - score / float(w @ w) * w
+        # dot_rows, not `@`: BLAS's summation order varies by machine, and these records are
+        # written as inputs, which regenerating must reproduce exactly.
+        score = float(dot_rows(x, w)) + float(model.node_biases[node])
+        x = x - score / float(dot_rows(w, w)) * w
         out.append(_to_raw(model, x))
     return np.array(out).astype(F32).astype(np.float64)
 
