@@ -150,7 +150,10 @@ enum TextLineParser {
 
     /// Whether `line` numbers the columns of `width`-value records (`0,1,...,W-1`, or from 1),
     /// plain digits only, possibly after an empty first field: a header that reads as numbers.
-    /// O(line length); allocates the token list only for a line of `width` or `width + 1` fields.
+    /// Only for records of at least ``minimumNumberedWidth`` values: `0,1` or `1,2,3` are
+    /// plausible data, while a record that counts 0 to 7 is not. O(line length).
+    static let minimumNumberedWidth = 8
+
     static func columnNumbers(_ line: UnsafeBufferPointer<UInt8>, separator: Separator, width: Int) -> ColumnNumbers? {
         var fields = tokens(line, separator: separator)
         var kind = ColumnNumbers.plain
@@ -158,7 +161,7 @@ enum TextLineParser {
             fields.removeFirst()
             kind = .afterRowIndex
         }
-        guard fields.count == width, width >= 2 else { return nil }
+        guard fields.count == width, width >= minimumNumberedWidth else { return nil }
         func number(_ r: Range<Int>) -> Int? {
             guard !r.isEmpty, r.count <= 9, line[r].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
             return line[r].reduce(0) { $0 * 10 + Int($1 - 0x30) }

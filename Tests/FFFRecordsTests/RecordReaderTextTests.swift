@@ -32,6 +32,30 @@ import Testing
     @Test func headerPolicies() throws {
         #expect(try readAll(utf8("0,1\n5,6\n"), .csv, width: 2, options: .init(header: .skip)) == [[5, 6]])
         #expect(try readAll(utf8("0,1\n5,6\n"), .csv, width: 2) == [[0, 1], [5, 6]])
+        // From 8 values on, a first line that numbers the columns (pandas' to_csv) is a
+        // header, reported as a notice; from 0 or 1, after an empty field (the row index) too.
+        let eight = (0..<8).map { Float($0 * 3) }
+        for header in ["0,1,2,3,4,5,6,7", "1,2,3,4,5,6,7,8", " 0\t1\t2\t3\t4\t5\t6\t7", ",0,1,2,3,4,5,6,7", "0 1 2 3 4 5 6 7"] {
+            let separator = header.contains("\t") ? "\t" : header.contains(",") ? "," : " "
+            let indexed = header.hasPrefix(",") ? "0," : ""
+            let text = header + "\n" + indexed + eight.map { String(Int($0)) }.joined(separator: separator) + "\n"
+            let reader = try RecordReader(source: MemorySource(utf8(text)), format: .auto, expectedWidth: 8)
+            if !indexed.isEmpty {
+                expectError(try drain(utf8(text), .auto, width: 8).error, .wrongWidth, record: 1,
+                            "record 1 (line 2) has 9 values; the model expects 8 (its first column is a row index")
+                continue
+            }
+            #expect(try reader.next() == eight, "\(header)")
+            #expect(reader.notices.count == 1 && reader.notices[0].contains("numbers the columns"), "\(header)")
+        }
+        for record in ["0,1,2,3,4,5,6,8", "0,1,2,3,4,5,6", "2,3,4,5,6,7,8,9", "0,1,2,3,4,5,6,7.0", "+0,1,2,3,4,5,6,7"] {
+            let width = record.split(separator: ",").count
+            let reader = try RecordReader(source: MemorySource(utf8(record + "\n")), format: .csv, expectedWidth: width)
+            #expect(try reader.next()?.count == width && reader.notices.isEmpty, "\(record)")
+        }
+        let none = try RecordReader(source: MemorySource(utf8("0,1,2,3,4,5,6,7\n")), format: .csv, expectedWidth: 8,
+                                    options: .init(header: .none))
+        #expect(try none.next() == (0..<8).map(Float.init) && none.notices.isEmpty)
         expectError(try drain(utf8("x,y\n5,6\n"), .csv, width: 2, options: .init(header: .none)).error,
                     .notANumber, record: 1, column: 1, "record 1, column 1: 'x' is not a number")
         // Only the first line can be a header.
