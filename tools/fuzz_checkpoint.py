@@ -877,9 +877,21 @@ def _fff_state(depth: int, width_in: int, hidden: int, width_out: int, master: i
     return state
 
 
+def _numpy_max_dims() -> int:
+    """The most dimensions an ndarray may have: 64 from numpy 2.0 on, 32 before."""
+    try:
+        np.empty((1,) * 64, np.float32)
+    except ValueError:  # numpy 1.x: "maximum supported dimension for an ndarray is 32, found 64"
+        return 32
+    return 64
+
+
+# A tensor with as many dimensions as numpy allows (the checkpoint reader's own limit,
+# pyfff.checkpoint.MAX_TENSOR_DIMS, is 64): more than 32 on numpy 2, exactly 32 on numpy 1.
+NUMPY_MAX_DIMS = _numpy_max_dims()
 WEIRD_ARRAYS = [
     np.empty((2**40, 0), np.int64), np.empty((0, 2**40), np.float32), np.empty((2**20, 2**20, 0), np.uint8),
-    np.empty((0,), np.float32), np.zeros((1,) * 64, np.float32), np.array(np.nan, np.float32),
+    np.empty((0,), np.float32), np.zeros((1,) * NUMPY_MAX_DIMS, np.float32), np.array(np.nan, np.float32),
     np.array([np.inf, 1], np.float64), np.array([1e300], np.float64), np.array([True]), np.array([1 + 2j]),
     np.array(["x"]), np.zeros((3, 0, 2), np.float16), np.array(7, np.int8), np.array(2**62, np.uint64),
     np.zeros(100_000, np.uint8), np.array([1e-45], np.float64),

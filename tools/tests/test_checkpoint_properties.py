@@ -29,7 +29,7 @@ import pytest
 from hypothesis import given
 
 import fuzz_checkpoint as fz
-from pyfff.checkpoint import CheckpointError, load_checkpoint
+from pyfff.checkpoint import MAX_TENSOR_DIMS, CheckpointError, load_checkpoint
 
 TOOLS = Path(__file__).resolve().parents[1]
 CLI = TOOLS / "fff-convert"
@@ -176,7 +176,7 @@ LIMITED_CHILD = """
 import resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 sys.path.insert(0, sys.argv[1])
-from pyfff.checkpoint import CheckpointError, load_checkpoint
+from pyfff.checkpoint import MAX_TENSOR_DIMS, CheckpointError, load_checkpoint
 start = time.process_time()
 try:
     load_checkpoint(sys.argv[2])
@@ -261,6 +261,43 @@ def test_safetensors_empty_shape_too_large_for_numpy(tmp_path: Path, shape: list
     path.write_bytes(struct.pack("<Q", len(header)) + header)
     with pytest.raises(CheckpointError, match="too large for numpy"):
         load_checkpoint(path)
+
+
+def _many_dims_checkpoint(kind: str, dims: int) -> bytes:
+    """One float32 element as a tensor of shape (1,) * dims, in a torch zip or a safetensors file."""
+    if kind == "pt":
+        storage = fz._Storage(fz._Stub("torch", "FloatStorage"), "0", 1)
+        state = collections.OrderedDict(x=fz._Tensor(storage, 0, (1,) * dims, (1,) * dims))
+        return fz.torch_zip(fz.torch_pickle(state), {"0": bytes(4)})
+    header = fz.json.dumps({"x": {"dtype": "F32", "shape": [1] * dims, "data_offsets": [0, 4]}}).encode()
+    return struct.pack("<Q", len(header)) + header + bytes(4)
+
+
+def test_weird_arrays_have_as_many_dimensions_as_numpy_allows() -> None:
+    """The converter's fuzz input keeps its many-dimensions tensor: 64 on numpy 2, 32 on numpy 1."""
+    assert fz.NUMPY_MAX_DIMS == (64 if int(np.__version__.split(".")[0]) >= 2 else 32)
+    assert max(a.ndim for a in fz.WEIRD_ARRAYS) == fz.NUMPY_MAX_DIMS
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "pt",
+        pytest.param("safetensors", marks=pytest.mark.xfail(
+            fz.NUMPY_MAX_DIMS < MAX_TENSOR_DIMS, strict=True,
+            reason="open finding: on numpy 1.x pyfff.checkpoint lets numpy's ValueError ('maximum supported "
+                   "dimension for an ndarray is 32') escape for a safetensors shape of 33 to 64 dimensions")),
+    ],
+)
+def test_tensor_with_the_readers_maximum_dimensions(harness: fz.Harness, kind: str) -> None:
+    """MAX_TENSOR_DIMS (64) dimensions: the reader accepts them, so on numpy 2 the tensor loads
+    and on numpy 1 (32 at most) the answer must still be a CheckpointError, never numpy's error."""
+    result = fz.check_checkpoint_bytes(harness, _many_dims_checkpoint(kind, MAX_TENSOR_DIMS),
+                                       "many-dims.pt" if kind == "pt" else "many-dims.safetensors")
+    if fz.NUMPY_MAX_DIMS >= MAX_TENSOR_DIMS:
+        assert isinstance(result, dict) and result["x"].shape == (1,) * MAX_TENSOR_DIMS, result
+    else:
+        assert isinstance(result, CheckpointError), result
 
 
 def test_empty_statistic_with_huge_dimension_is_dropped_quickly(harness: fz.Harness) -> None:
