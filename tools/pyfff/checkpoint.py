@@ -19,6 +19,7 @@ import pickle
 import pickletools
 import re
 import struct
+import sys
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -46,6 +47,14 @@ _STORAGE_KEY = re.compile(r"[A-Za-z0-9_]+")
 
 class CheckpointError(Exception):
     """The checkpoint is malformed, hostile or unsupported; the message names the file and why."""
+
+
+class _PickledModelError(CheckpointError):
+    """A forbidden global that names a model's class; ``load_checkpoint`` fills in the file name."""
+
+    def __init__(self, before: str, after: str) -> None:
+        super().__init__(before + "'model.pt'" + after)
+        self.before, self.after = before, after
 
 
 def _fail(message: str) -> NoReturn:
@@ -439,19 +448,58 @@ def _global_name(module: object, name: object) -> str:
     return f"{module!s:.100}.{name!s:.100}"
 
 
+_NOT_MODEL_CODE = frozenset({"torch", "numpy", "builtins", "__builtin__", "copyreg", "copy_reg", "_codecs"})
+
+
+def _names_model_class(module: object, name: object) -> bool:
+    """Whether a global looks like the class of a model, as ``torch.save(model)`` pickles it.
+
+    That is a class (CamelCase) of torch.nn, or of any package outside the standard library, numpy
+    and torch (``fastfeedforward.fff.FFF``, ``model.Net``), or anything from ``__main__`` (the
+    training script). Only decides which advice to give: the global is refused either way.
+    """
+    if type(module) is not str or type(name) is not str or not module or not name:
+        return False
+    last = name.rpartition(".")[2]
+    if not last.isidentifier():
+        return False
+    if module == "__main__":
+        return True
+    if not last[0].isupper() or not all(part.isidentifier() for part in module.split(".")):
+        return False
+    if module.startswith("torch.nn."):
+        return True
+    top = module.partition(".")[0]
+    return top not in _NOT_MODEL_CODE and top not in sys.stdlib_module_names
+
+
 def _forbidden_global(module: object, name: object) -> NoReturn:
-    _fail(
-        f"forbidden global '{_global_name(module, name)}' in data.pkl: "
-        "only tensor-rebuilding globals are allowed"
-    )
+    qualified = _global_name(module, name)
+    if _names_model_class(module, name):
+        where = (
+            f"in the script that defines {name} (it ran as __main__ when saved)"
+            if module == "__main__"
+            else f"with {module} importable"
+        )
+        raise _PickledModelError(
+            f"forbidden global '{qualified}' in data.pkl: this looks like a whole pickled model "
+            f"(torch.save(model)), not a state_dict. Its pickle names the model's class and would run "
+            f"code to rebuild it, so it is not loaded. Save the weights alone and convert that file: "
+            f"torch.save(model.state_dict(), 'model_state_dict.pt') where the model is trained, or, "
+            f"for a file you trust, {where}: torch.save(torch.load(",
+            ", weights_only=False).state_dict(), 'model_state_dict.pt')",
+        )
+    _fail(f"forbidden global '{qualified}' in data.pkl: only tensor-rebuilding globals are allowed")
 
 
 def _prescan_pickle(data: bytes) -> None:
     """Refuse forbidden globals and opcodes before a single opcode is executed.
 
     GLOBAL and INST name their global inline, so they are checked here; STACK_GLOBAL takes its
-    names from the stack and is checked by :meth:`_RestrictedUnpickler.find_class`. Tuples used
-    as dict keys are refused too (see :class:`_PickleShape`).
+    names from the stack and is checked by :meth:`_RestrictedUnpickler.find_class`, and here too
+    when the two strings are pushed right before it (memo puts aside), as picklers write a global
+    the first time, so that a pickled model names its class instead of failing on the NEWOBJ that
+    follows. Tuples used as dict keys are refused too (see :class:`_PickleShape`).
 
     The scan reads the stream front to back; the C unpickler reads a protocol-4 FRAME as one
     block and, when an opcode runs past the block's end, drops the block's last bytes and reads
@@ -462,6 +510,7 @@ def _prescan_pickle(data: bytes) -> None:
     """
     shape = _PickleShape(len(data))
     frame_end = previous = 0  # previous: where the opcode before this one starts
+    strings: list[str] = []  # string literals pushed just before this opcode (at most the last two)
     try:
         for opcode, arg, pos in pickletools.genops(data):
             if previous < frame_end < pos:
@@ -475,6 +524,12 @@ def _prescan_pickle(data: bytes) -> None:
                 module, _, name = str(arg).partition(" ")
                 if (module, name) not in _ALLOWED_GLOBALS:
                     _forbidden_global(module, name)
+            if opcode.name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
+                strings = [*strings[-1:], str(arg)]
+            elif opcode.name not in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
+                if opcode.name == "STACK_GLOBAL" and len(strings) == 2 and tuple(strings) not in _ALLOWED_GLOBALS:
+                    _forbidden_global(*strings)
+                strings = []
             if opcode.name in _FORBIDDEN_OPCODES:
                 _fail(f"forbidden pickle opcode {opcode.name} at byte {pos} in data.pkl")
             # The C unpickler grows (and zeroes) its memo up to a PUT's index: bound it by the
@@ -801,5 +856,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     path = Path(path)
     try:
         return _load(path)
+    except _PickledModelError as err:
+        raise CheckpointError(f"{path}: {err.before}{path.name!r}{err.after}") from None
     except CheckpointError as err:
         raise CheckpointError(f"{path}: {err}") from err.__cause__

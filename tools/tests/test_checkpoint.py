@@ -537,6 +537,52 @@ def test_marker_payload_is_live(tmp_path: Path) -> None:
     assert marker.exists()
 
 
+def pickled_module(cls: Any) -> Raw:
+    """What torch.save(model) writes (protocol 2): the class, NEWOBJ, then BUILD with the module's
+    __dict__, whose _parameters hold the tensors. (Compare fixtures/fastfeedforward/whole-module.pt,
+    written by torch itself.)"""
+    weight = tensor("0", "float32", 4, (2, 2), (2, 1))
+    state = {"training": True, "_parameters": ODict((("node_weights", weight),)), "_buffers": ODict()}
+    return Raw(emit(cls) + b")\x81" + emit(state) + b"b")
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "where"),
+    [
+        ("__main__", "Net", "in the script that defines Net (it ran as __main__ when saved)"),
+        ("fastfeedforward.fff", "FFF", "with fastfeedforward.fff importable"),
+        ("torch.nn.modules.container", "Sequential", "with torch.nn.modules.container importable"),
+        ("model", "FFFNet", "with model importable"),
+    ],
+)
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_a_pickled_model_is_explained(tmp_path: Path, module: str, name: str, where: str, protocol: int) -> None:
+    """torch.save(model) instead of torch.save(model.state_dict()): say so, and what to run instead."""
+    cls = Global(module, name) if protocol == 2 else StackGlobal(module, name)
+    path = save_tree(tmp_path, pickled_module(cls), {"0": b"\x00" * 16}, protocol=protocol)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: forbidden global '{module}.{name}' in data.pkl: this looks like a whole "
+                              "pickled model (torch.save(model)), not a state_dict.")
+    assert "torch.save(model.state_dict(), 'model_state_dict.pt')" in message
+    assert f"{where}: torch.save(torch.load('model.pt', weights_only=False).state_dict(), " in message
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [("subprocess", "Popen"), ("pathlib", "PosixPath"), ("os", "system"), ("numpy", "ndarray"),
+     ("torch", "Tensor"), ("torch._utils", "_rebuild_device_tensor_from_numpy"), ("fastfeedforward.fff", "compute_entropy_safe"),
+     ("builtins", "getattr"), ("x.y", "A-B")],
+)
+def test_other_forbidden_globals_get_no_state_dict_advice(tmp_path: Path, module: str, name: str) -> None:
+    path = save_tree(tmp_path, pickled_module(Global(module, name)), {"0": b"\x00" * 16})
+    with pytest.raises(CheckpointError, match=re.escape(f"forbidden global '{module}.{name}' in data.pkl: only "
+                                                        "tensor-rebuilding globals are allowed")) as info:
+        load_checkpoint(path)
+    assert "state_dict()" not in str(info.value)
+
+
 STORAGE_0 = PersId(("storage", Global("torch", "FloatStorage"), "0", "cpu", 4))
 
 
