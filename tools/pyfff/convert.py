@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from . import __version__
 from .checkpoint import CheckpointError, load_checkpoint
 from .format import FormatError, MasterLeaf, Model, write_model
 
@@ -45,7 +46,7 @@ __all__ = [
     "save_fff",
 ]
 
-CONVERTER_VERSION = "1.0.0"
+CONVERTER_VERSION = __version__  # one source of truth: pyfff.__version__
 PRODUCER = f"fff-convert {CONVERTER_VERSION}"
 ACTIVATION_NAMES = ("identity", "relu", "gelu", "gelu-tanh", "silu", "sigmoid", "tanh")
 MAX_DEPTH = 24  # FORMAT.md §15
@@ -633,6 +634,9 @@ def _parser() -> argparse.ArgumentParser:
         help="extra metadata pair (repeat the option for several)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument(
+        "--version", action="version", version=f"fff-convert {__version__} (pyfff {__version__}, FFF format 1.0)"
+    )
     return parser
 
 

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+import pyfff
 from pyfff.convert import (
     CONVERTER_VERSION,
     ConvertError,
@@ -527,6 +528,18 @@ def test_cli_is_executable_and_help_teaches() -> None:
     assert "fff-convert ml_mnist_l4_d2.pt -o m.fff --input-scale 0.00784313725490196 --input-offset -1" in proc.stdout
     assert "--labels 0,1,2,3,4,5,6,7,8,9" in proc.stdout
     assert "exit status" in proc.stdout
+
+
+def test_cli_version_is_pyfff_version_and_fffrun_release() -> None:
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout == f"fff-convert {pyfff.__version__} (pyfff {pyfff.__version__}, FFF format 1.0)\n"
+    assert CONVERTER_VERSION == pyfff.__version__
+    # fffrun and the Python tools ship together (Sources/fffrun/FFFRun.swift says so): one release.
+    swift = (TOOLS.parent / "Sources/fffrun/FFFRun.swift").read_text()
+    (release,) = re.findall(r'static let release = "([^"]+)"', swift)
+    assert release == pyfff.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pyfff.__version__)
 
 
 @pytest.mark.parametrize("kind", ["pt", "st"])
