@@ -13,6 +13,15 @@ Policy for tensors the converter does not know (documented in ``fff-convert --he
 - tensors of other modules (outside the prefix, or nested below it) are ignored with a warning,
   so the FFF layer of a larger model can be extracted with ``--prefix``.
 
+Which training code wrote the checkpoint matters (``trainer``, ``fff-convert --trainer``): the
+paper's trainer (and ``tools/train``) computes ``act(x @ w1s + b1s) @ w2s + b2s`` at the leaf in
+eval mode, while the original ``fastfeedforward`` library (0.2.1 on PyPI, whose fork the paper's
+code is) leaves the leaf output bias ``b2s`` out of its ``eval_forward`` (its ``training_forward``
+adds it). Both save the same tensors under the same names, so the checkpoint cannot tell; the
+caller must. ``trainer="fastfeedforward"`` writes ``b2s`` as zeros, so the file computes what
+``model.eval()`` computes in that library. Neither library stores the hidden activation in the
+state_dict: it is ``activation``, relu unless said otherwise.
+
 Warnings are issued as :class:`ConvertWarning` through :mod:`warnings`; the CLI prints them.
 torch is never imported: modules and tensors are handled by duck typing.
 """
@@ -40,6 +49,8 @@ __all__ = [
     "CONVERTER_VERSION",
     "ConvertError",
     "ConvertWarning",
+    "NoPreprocessingWarning",
+    "TRAINERS",
     "convert_checkpoint",
     "convert_state_dict",
     "main",
@@ -49,6 +60,12 @@ __all__ = [
 CONVERTER_VERSION = __version__  # one source of truth: pyfff.__version__
 PRODUCER = f"fff-convert {CONVERTER_VERSION}"
 ACTIVATION_NAMES = ("identity", "relu", "gelu", "gelu-tanh", "silu", "sigmoid", "tanh")
+# Whose eval-mode semantics a conversion reproduces (see the module docstring).
+TRAINERS = ("paper", "fastfeedforward")
+DEFAULT_ACTIVATION = "relu"
+# The paper's MNIST normalisation, ToTensor() then Normalize(0.5, 0.5): pixel p -> p/255*2-1.
+MNIST_WIDTH = 784
+MNIST_SCALE, MNIST_OFFSET = "0.00784313725490196", "-1"
 MAX_DEPTH = 24  # FORMAT.md §15
 MAX_LABEL_BYTES = 1024  # §12
 MAX_META_KEY_BYTES = 256  # §13
@@ -78,6 +95,44 @@ class ConvertError(Exception):
 
 class ConvertWarning(UserWarning):
     """Something was changed or dropped during conversion (float64 rounding, ignored tensors)."""
+
+
+class NoPreprocessingWarning(ConvertWarning):
+    """A model file is written without input preprocessing, and nobody said that was meant.
+
+    Silence it by passing the preprocessing (``input_scale``/``input_offset``) or by saying that
+    none is wanted (``no_preprocessing=True``, ``fff-convert --no-preprocessing``).
+    """
+
+
+def no_preprocessing_advice(width: int, *, cli: bool) -> str:
+    """The warning for a model written without preprocessing, in CLI flags or Python keywords."""
+    if cli:
+        given, scale, offset, both, none = (
+            "no --input-scale/--input-offset given",
+            "--input-scale S", "--input-offset O",
+            f"--input-scale {MNIST_SCALE} --input-offset {MNIST_OFFSET}",
+            "pass --no-preprocessing",
+        )
+    else:
+        given, scale, offset, both, none = (
+            "no input_scale/input_offset given",
+            "input_scale=S", "input_offset=O",
+            f"input_scale={MNIST_SCALE}, input_offset={MNIST_OFFSET}",
+            "pass no_preprocessing=True",
+        )
+    text = (
+        f"{given}: the model will take its inputs as they are (no preprocessing), so every record "
+        f"must already be normalised the way the network saw it in training. {scale} and {offset} "
+        f"bake that normalisation into the file (it then computes x = raw * S + O) so that raw data "
+        f"(pixels 0..255, say) can be fed to it."
+    )
+    if width == MNIST_WIDTH:
+        text += (
+            f" This model has {MNIST_WIDTH} inputs (MNIST-like): the paper's normalisation of pixels "
+            f"0..255 (p -> p/255*2-1, what its published checkpoints were trained on) is {both}."
+        )
+    return text + f" If the inputs need no preprocessing, {none} to say so and silence this warning"
 
 
 def _fail(message: str, *, usage: bool = False) -> NoReturn:
@@ -324,10 +379,11 @@ def convert_state_dict(
     input_scale: float | Sequence[float] | np.ndarray | None = None,
     input_offset: float | Sequence[float] | np.ndarray | None = None,
     labels: Sequence[str] | None = None,
-    activation: str = "relu",
+    activation: str | None = None,
     name: str | None = None,
     source_path: str | os.PathLike[str] | None = None,
     metadata: Sequence[tuple[str, str]] | None = None,
+    trainer: str = "paper",
 ) -> Model:
     """Build a :class:`Model` from a state_dict of numpy arrays (either FFF layout).
 
@@ -336,7 +392,28 @@ def convert_state_dict(
     ``source_path`` adds ``source`` and ``source.sha256``; ``name`` defaults to the source's
     stem. ``metadata`` pairs are appended after the well-known keys. Raises
     :class:`ConvertError` for anything that does not fit, naming the tensor.
+
+    No ``input_scale`` and no ``input_offset`` means no ``PREP`` section: the model takes its
+    inputs as they are (this function does not warn; :func:`save_fff` and the CLI do).
+
+    ``trainer`` says whose eval-mode computation to reproduce: ``"paper"`` (the paper's trainer
+    and tools/train: the leaf adds ``b2s``) or ``"fastfeedforward"`` (the fastfeedforward
+    library's ``eval_forward``, which leaves ``b2s`` out: it is written as zeros; no master
+    leaf). ``activation`` is the hidden activation the model was built with, which no checkpoint
+    records; ``None`` means relu (both trainers' default), with a warning for fastfeedforward,
+    whose users choose it freely.
     """
+    if trainer not in TRAINERS:
+        _fail(f"unknown trainer {trainer!r}; expected one of {', '.join(TRAINERS)}", usage=True)
+    if activation is None:
+        if trainer == "fastfeedforward":
+            _warn(
+                f"fastfeedforward checkpoints do not record the activation (FFF(..., activation=...) is "
+                f"not in the state_dict); assuming {DEFAULT_ACTIVATION}, the library's default. If the "
+                f"model was built with another, say which: activation='gelu' for nn.GELU(), etc. "
+                f"({', '.join(ACTIVATION_NAMES)})"
+            )
+        activation = DEFAULT_ACTIVATION
     if activation not in ACTIVATION_NAMES:
         _fail(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATION_NAMES)}", usage=True)
     keys = list(tensors)
@@ -381,6 +458,20 @@ def convert_state_dict(
     if depth > MAX_DEPTH:
         _fail(f"depth {depth} exceeds the format's limit of {MAX_DEPTH}")
     n_leaves = n_nodes + 1
+    if trainer == "fastfeedforward":
+        magic = [p + n for n in _MASTER if n in own]
+        if magic:
+            _fail(
+                f"the checkpoint has master-leaf tensors ({_names(magic)}), which fastfeedforward's FFF "
+                f"does not have: it comes from the paper's trainer; convert it with --trainer paper "
+                f"(trainer='paper' in Python)",
+                usage=True,
+            )
+        if depth == 0:
+            _warn(
+                "depth 0: fastfeedforward 0.2.1 cannot evaluate a depth-0 FFF in eval mode (its "
+                "eval_forward fails); converted as its one leaf without b2s, as a deeper tree's leaves are"
+            )
 
     node_biases = _float32(full["node_biases"], get("node_biases"))
     _expect_shape(full["node_biases"], node_biases, (n_nodes,), (n_nodes, 1), meaning="one bias per node")
@@ -404,6 +495,10 @@ def convert_state_dict(
     width_out = w2.shape[2]
     b2 = _float32(full["b2s"], get("b2s"))
     _expect_shape(full["b2s"], b2, (n_leaves, width_out), meaning="leaves x outputs")
+    if trainer == "fastfeedforward":
+        # fastfeedforward 0.2.1 FFF.eval_forward: new_logits[i] = matmul(activations, w2s[leaf]);
+        # b2s is added only by training_forward. The file must compute what model.eval() does.
+        b2 = np.zeros_like(b2)
 
     master = None
     present = [n for n in _MASTER if n in own]
@@ -445,6 +540,7 @@ def convert_state_dict(
     if source_path is not None:
         pairs.append(("source", Path(source_path).name))
         pairs.append(("source.sha256", _sha256(source_path)))
+    pairs.append(("source.trainer", trainer))
     for stat in _STATS:
         if stat in own:
             text = _stat_json(full[stat], get(stat))
@@ -505,6 +601,49 @@ def _to_numpy(name: str, value: Any) -> np.ndarray:
         raise ConvertError(f"state_dict entry {name!r} is a {type(value).__name__}, not a tensor") from err
 
 
+# torch.nn activation modules and torch functions the format can express, by class or function name.
+_MODULE_ACTIVATIONS = {"ReLU": "relu", "SiLU": "silu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Identity": "identity"}
+_FUNCTION_ACTIVATIONS = {"relu": "relu", "gelu": "gelu", "silu": "silu", "sigmoid": "sigmoid", "tanh": "tanh"}
+
+
+def _activation_of(fn: Any) -> str | None:
+    """The format's name for a module's activation (``nn.GELU()``, ``torch.relu``...), or None.
+
+    None means "cannot tell" (a lambda, a partial, a class of another library). An activation
+    module of torch that the format cannot express (LeakyReLU, ELU, Softplus, ...) is an error:
+    the file could only compute something else.
+    """
+    kind = type(fn)
+    if kind.__module__.startswith("torch.nn.modules"):
+        if kind.__name__ == "GELU":
+            approximate = getattr(fn, "approximate", "none")
+            return {"none": "gelu", "tanh": "gelu-tanh"}.get(approximate)
+        if kind.__name__ in _MODULE_ACTIVATIONS:
+            return _MODULE_ACTIVATIONS[kind.__name__]
+        _fail(
+            f"the module's activation is {kind.__name__}, which an .fff file cannot express (it has "
+            f"{', '.join(ACTIVATION_NAMES)})"
+        )
+    name = getattr(fn, "__name__", None)
+    owner = getattr(fn, "__module__", None) or ""
+    if callable(fn) and name in _FUNCTION_ACTIVATIONS and (owner == "" or owner.startswith("torch")):
+        return _FUNCTION_ACTIVATIONS[name]
+    return None
+
+
+def _fff_submodule(module: Any, prefix: str) -> Any:
+    """The submodule holding the FFF layer's tensors (``prefix`` 'a.b.' -> module.a.b), or None."""
+    if not prefix:
+        return module
+    getter = getattr(module, "get_submodule", None)
+    if not callable(getter):
+        return None
+    try:
+        return getter(prefix.rstrip("."))
+    except Exception:  # AttributeError for a path that is no module; be lenient with look-alikes
+        return None
+
+
 def save_fff(
     module_or_state_dict: Any,
     path: str | os.PathLike[str],
@@ -512,6 +651,9 @@ def save_fff(
     codec: str = "zstd",
     shuffle: bool = True,
     level: int = 19,
+    no_preprocessing: bool = False,
+    trainer: str | None = None,
+    activation: str | None = None,
     **kw: Any,
 ) -> Model:
     """Write a trained FFF straight to ``path`` (atomically) and return the model written.
@@ -519,15 +661,52 @@ def save_fff(
     Accepts anything with ``.state_dict()`` (a torch ``nn.Module``; torch is not imported here)
     or a mapping of names to tensors or numpy arrays. Other keywords go to
     :func:`convert_state_dict`.
+
+    Without ``input_scale``/``input_offset`` the file applies no preprocessing: raw records
+    reach the network as they are. That is seldom what a model trained on normalised data
+    wants, so it warns (:class:`NoPreprocessingWarning`) unless ``no_preprocessing=True`` says
+    it is meant.
+
+    Given a module, its FFF layer (the module itself, or the submodule at ``prefix``) is looked
+    at: an ``activation`` attribute that is a torch activation fills in ``activation``, and one
+    that contradicts an ``activation`` given is an error; a layer of the ``fastfeedforward``
+    library selects ``trainer="fastfeedforward"`` unless ``trainer`` is given, so the file
+    computes what the module computes after ``module.eval()``.
     """
     source = module_or_state_dict
+    module = None
     if hasattr(source, "state_dict") and callable(source.state_dict):
-        source = source.state_dict()
+        module, source = source, source.state_dict()
     if not isinstance(source, Mapping):
         _fail(f"expected an nn.Module or a state_dict mapping, got {type(source).__name__}", usage=True)
+    has_prep = kw.get("input_scale") is not None or kw.get("input_offset") is not None
+    if no_preprocessing and has_prep:
+        _fail("no_preprocessing=True contradicts the input_scale/input_offset given", usage=True)
     tensors = {key: _to_numpy(str(key), value) for key, value in source.items()}
-    model = convert_state_dict(tensors, **kw)
+    if module is not None and all(isinstance(k, str) for k in tensors):
+        layer = _fff_submodule(module, _find_prefix(list(tensors), kw.get("prefix")))
+        if layer is not None:
+            library = type(layer).__module__.partition(".")[0]
+            if trainer is None and library == "fastfeedforward":
+                trainer = "fastfeedforward"
+            elif trainer == "paper" and library == "fastfeedforward":
+                _warn(
+                    "the module is fastfeedforward's FFF, whose eval mode leaves the leaf output bias b2s "
+                    "out, but trainer='paper' adds it: the file will not compute what module.eval() does"
+                )
+            if hasattr(layer, "activation"):
+                found = _activation_of(layer.activation)
+                if found is not None and activation is not None and found != activation:
+                    _fail(
+                        f"activation={activation!r} given, but the module's activation is "
+                        f"{layer.activation!r} ({found!r})",
+                        usage=True,
+                    )
+                activation = activation or found
+    model = convert_state_dict(tensors, trainer=trainer or "paper", activation=activation, **kw)
     write_model(model, path, codec=codec, shuffle=shuffle, level=level)
+    if not has_prep and not no_preprocessing:
+        warnings.warn(no_preprocessing_advice(model.input_width, cli=False), NoPreprocessingWarning, stacklevel=2)
     return model
 
 
@@ -536,7 +715,8 @@ def save_fff(
 _DESCRIPTION = """\
 Convert a trained Fast Feedforward network (a PyTorch state_dict saved with torch.save, or a
 safetensors file) into an .fff model file. torch is not needed and the checkpoint's pickle is
-never executed: only tensor data is read, and anything else in it is refused.
+never executed: only tensor data is read, and anything else in it is refused (save
+model.state_dict(), not the model object).
 
 Both trainer layouts are recognised: fastfeedforward's FFF (node_weights, node_biases, w1s,
 b1s, w2s, b2s, depth) and the master-leaf variant (adds magic_w1, magic_b1, magic_w2, magic_b2,
@@ -544,15 +724,33 @@ k). The layer is found by its node_weights tensor; when a checkpoint holds sever
 (model.fff.node_weights, ...), pick one with --prefix. Tensors of other modules are ignored
 with a warning; an unknown tensor inside the FFF layer is an error, since it might matter.
 leaf_usage, node_usage and f are kept as metadata (training.*), with the checkpoint's name,
-SHA-256 and the converter's version.
+SHA-256, the --trainer and the converter's version.
 
-The network sees x = raw * scale + offset (--input-scale, --input-offset): bake the training
-input normalisation into the file so users can feed raw data (pixels 0..255, say).
+Which code trained it (--trainer): the two save the same tensor names but compute different
+things in eval mode, and the checkpoint cannot tell them apart.
+  paper            (default) the paper's trainer ("Enhancing Fast Feed Forward Networks with
+                   Load Balancing and a Master Leaf Node") and this project's tools/train: the
+                   leaf computes act(x @ w1s + b1s) @ w2s + b2s. The published checkpoints.
+  fastfeedforward  the fastfeedforward library (pip install fastfeedforward; 0.2.1): its
+                   eval_forward, what model.eval() runs, leaves the leaf output bias b2s out
+                   (only its training_forward adds it), so b2s is written as zeros and the file
+                   gives the library's eval outputs. No master leaf.
+
+The activation (--activation) is not in any checkpoint. The paper's trainer uses relu. With
+fastfeedforward it is the FFF(..., activation=...) the model was built with: nn.ReLU() (the
+default) relu, nn.GELU() gelu, nn.GELU(approximate='tanh') gelu-tanh, nn.SiLU() silu,
+nn.Sigmoid() sigmoid, nn.Tanh() tanh, nn.Identity() identity. Others (LeakyReLU, ...) cannot be
+expressed. A wrong activation gives a file that runs but computes something else.
+
+Preprocessing: the network sees x = raw * scale + offset (--input-scale, --input-offset): bake
+the training input normalisation into the file so users can feed raw data (pixels 0..255, say).
+Without either option the file has NO preprocessing: records reach the network as they are.
+fff-convert warns when that was not asked for with --no-preprocessing.
 """
 
 _EPILOG = """\
 examples:
-  # MNIST checkpoint trained on ToTensor() + Normalize(0.5, 0.5): x = p * 2/255 - 1
+  # MNIST checkpoint of the paper, trained on ToTensor() + Normalize(0.5, 0.5): x = p * 2/255 - 1
   fff-convert ml_mnist_l4_d2.pt -o m.fff --input-scale 0.00784313725490196 --input-offset -1 \\
       --labels 0,1,2,3,4,5,6,7,8,9
 
@@ -560,12 +758,16 @@ examples:
   fff-convert ml_mnist_l4_d2.pt -o m.fff --input-scale 2/255 --input-offset -1 \\
       --name "MNIST, depth 2" --metadata dataset=MNIST
 
+  # a model of the fastfeedforward library, FFF(..., activation=nn.GELU()), inputs used as they are
+  fff-convert fff_gelu.pt -o g.fff --trainer fastfeedforward --activation gelu --no-preprocessing
+
   # one FFF layer out of a larger model, uncompressed (codec none) for inspection
   fff-convert model.pt -o layer.fff --prefix encoder.ffn. --activation gelu --codec none
 
-exit status: 0 success; 64 bad usage; 65 bad input data (corrupt, hostile or non-FFF
-checkpoint, wrong shapes, non-finite weights); 66 input file missing or unreadable;
-73 output cannot be created. Nothing is written at OUT on any error.
+exit status: 0 success (warnings, if any, on standard error); 64 bad usage; 65 bad input data
+(corrupt, hostile or non-FFF checkpoint, a pickled model instead of a state_dict, wrong shapes,
+non-finite weights); 66 input file missing or unreadable; 73 output cannot be created. Nothing
+is written at OUT on any error.
 """
 
 
@@ -615,13 +817,25 @@ def _parser() -> argparse.ArgumentParser:
         help="then add O (one number or I comma-separated; write --input-offset=-1,2,... for a list "
         "that starts with a minus sign)",
     )
+    parser.add_argument(
+        "--no-preprocessing", action="store_true",
+        help="the network takes records as they are: write no preprocessing, and do not warn about "
+        "it (without this option and without --input-scale/--input-offset the file also has no "
+        "preprocessing, but fff-convert warns)",
+    )
     labels = parser.add_mutually_exclusive_group()
     labels.add_argument("--labels", metavar="a,b,...", help="class names, one per output, comma-separated")
     labels.add_argument("--labels-file", metavar="F", help="class names, one per line (UTF-8)")
     parser.add_argument("--prefix", metavar="P", help="state_dict prefix of the FFF layer, e.g. model.fff.")
     parser.add_argument(
-        "--activation", default="relu", choices=ACTIVATION_NAMES,
-        help="hidden-layer activation the model was trained with (default: relu)",
+        "--trainer", default="paper", choices=TRAINERS,
+        help="which code trained the model, whose eval mode the file reproduces (default: paper; "
+        "fastfeedforward for the fastfeedforward library, whose eval leaves out b2s; see above)",
+    )
+    parser.add_argument(
+        "--activation", choices=ACTIVATION_NAMES,
+        help="hidden-layer activation the model was built with (default: relu; with --trainer "
+        "fastfeedforward a warning says it was assumed)",
     )
     parser.add_argument("--name", metavar="N", help="model name (default: the checkpoint's file stem)")
     parser.add_argument("--codec", default="zstd", choices=("zstd", "none"), help="section codec (default: zstd)")
@@ -649,19 +863,20 @@ def _read_labels_file(path: str) -> list[str]:
     return [line.rstrip("\r") for line in lines]
 
 
-def _summary(model: Model, out: str, size: int) -> str:
+def _summary(model: Model, out: str, size: int, trainer: str) -> str:
     master = f"master leaf width {model.master.width}" if model.master is not None else "no master leaf"
     if model.prep_scale is None:
-        prep = ""
+        prep = ", no preprocessing"
     elif model.prep_scale.size == 1:
         prep = f", x = raw * {model.prep_scale[0]:.9g} + {model.prep_offset[0]:.9g}"
     else:
         prep = ", per-feature preprocessing"
     labels = f", {len(model.labels)} labels" if model.labels else ""
+    semantics = ", fastfeedforward eval (b2s left out)" if trainer == "fastfeedforward" else ""
     return (
         f"{out}: depth {model.depth} ({1 << model.depth} leaves of width {model.leaf_width}), "
-        f"{model.input_width} -> {model.output_width}, {master}, {model.activation}{prep}{labels}; "
-        f"{size} bytes written"
+        f"{model.input_width} -> {model.output_width}, {master}, {model.activation}{prep}{labels}"
+        f"{semantics}; {size} bytes written"
     )
 
 
@@ -689,12 +904,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, error: Any) -> int:
     source, out = args.checkpoint, args.output
+    if args.no_preprocessing and (args.input_scale is not None or args.input_offset is not None):
+        return error(EX_USAGE, "--no-preprocessing contradicts --input-scale/--input-offset; give one or the other")
     if not os.path.exists(source):
         return error(EX_NOINPUT, f"{source}: no such file")
     if os.path.isdir(source):
         return error(EX_NOINPUT, f"{source}: is a directory, expected a checkpoint file")
     if os.path.exists(out) and os.path.samefile(source, out):
         return error(EX_USAGE, f"output {out} is the input checkpoint; refusing to overwrite it")
+    activation = args.activation
+    if activation is None and args.trainer == "fastfeedforward":
+        activation = DEFAULT_ACTIVATION  # and a warning once the file is written, below
     labels: list[str] | None = None
     if args.labels is not None:
         labels = args.labels.split(",")
@@ -714,9 +934,10 @@ def _run(args: argparse.Namespace, error: Any) -> int:
             input_scale=args.input_scale,
             input_offset=args.input_offset,
             labels=labels,
-            activation=args.activation,
+            activation=activation,
             name=args.name,
             metadata=args.metadata,
+            trainer=args.trainer,
         )
     except ConvertError as err:
         return error(EX_USAGE if err.usage else EX_DATAERR, f"{source}: {err}")
@@ -731,5 +952,16 @@ def _run(args: argparse.Namespace, error: Any) -> int:
     except OSError as err:
         return error(EX_CANTCREAT, f"cannot create {out}: {err.strerror or err}")
     if not args.quiet:
-        print(_summary(model, out, len(data)))
+        print(_summary(model, out, len(data), args.trainer))
+    if args.activation is None and args.trainer == "fastfeedforward":
+        warnings.warn(
+            f"fastfeedforward checkpoints do not record the activation (FFF(..., activation=...) is not "
+            f"in the state_dict); assumed --activation {DEFAULT_ACTIVATION}, the library's default. If "
+            f"the model was built with another, convert again saying which: --activation gelu for "
+            f"nn.GELU(), gelu-tanh for nn.GELU(approximate='tanh'), silu, sigmoid, tanh or identity for "
+            f"nn.SiLU(), nn.Sigmoid(), nn.Tanh(), nn.Identity(); --activation relu silences this warning",
+            ConvertWarning,
+        )
+    if model.prep_scale is None and not args.no_preprocessing:
+        warnings.warn(no_preprocessing_advice(model.input_width, cli=True), NoPreprocessingWarning)
     return 0

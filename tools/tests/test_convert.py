@@ -28,6 +28,7 @@ from pyfff.convert import (
     CONVERTER_VERSION,
     ConvertError,
     ConvertWarning,
+    NoPreprocessingWarning,
     convert_checkpoint,
     convert_state_dict,
     save_fff,
@@ -492,13 +493,117 @@ def test_save_fff_accepts_modules_and_state_dicts(tmp_path: Path) -> None:
     assert back.labels == list("wxyz") and back.master.width == 2
     np.testing.assert_array_equal(back.w1, state["w1s"])
     assert out.read_bytes() == write_model(model)
-    save_fff(state, tmp_path / "dict.fff", codec="none", shuffle=False)
+    save_fff(state, tmp_path / "dict.fff", codec="none", shuffle=False, no_preprocessing=True)
     sections = describe((tmp_path / "dict.fff").read_bytes())["sections"]
     assert {s["codec"] for s in sections} == {0} and {s["filter"] for s in sections} == {0}
     bf16 = {k: (FakeBFloat16(v) if v.dtype == F32 else FakeTensor(v)) for k, v in state.items()}
-    model = save_fff(bf16, tmp_path / "bf16.fff")
+    model = save_fff(bf16, tmp_path / "bf16.fff", no_preprocessing=True)
     np.testing.assert_array_equal(model.w1, bf16["w1s"].array)
     assert not np.array_equal(model.w1, state["w1s"])  # really truncated to bfloat16 precision
+
+
+def test_save_fff_warns_when_nobody_asked_for_no_preprocessing(tmp_path: Path) -> None:
+    mnist_like = fff_state(width_in=784)
+    with pytest.warns(NoPreprocessingWarning) as caught:
+        model = save_fff(mnist_like, tmp_path / "a.fff")
+    assert model.prep_scale is None and read_model(tmp_path / "a.fff").prep_scale is None  # behaviour kept
+    (message,) = [str(w.message) for w in caught]
+    assert "the model will take its inputs as they are (no preprocessing)" in message
+    assert "input_scale=0.00784313725490196, input_offset=-1" in message  # the paper's p/255*2-1
+    assert "no_preprocessing=True" in message
+    with pytest.warns(NoPreprocessingWarning) as caught:
+        save_fff(fff_state(), tmp_path / "b.fff")
+    assert "input_scale=0.0078" not in str(caught[0].message)  # 5 inputs: no MNIST advice
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save_fff(mnist_like, tmp_path / "c.fff", no_preprocessing=True)
+        save_fff(mnist_like, tmp_path / "d.fff", input_offset=-1)
+        save_fff(mnist_like, tmp_path / "e.fff", input_scale=[2 / 255])
+    with pytest.raises(ConvertError, match="no_preprocessing=True contradicts") as info:
+        save_fff(mnist_like, tmp_path / "f.fff", no_preprocessing=True, input_scale=0.5)
+    assert info.value.usage and not (tmp_path / "f.fff").exists()
+    assert issubclass(NoPreprocessingWarning, ConvertWarning)
+
+
+# --------------------------------------------------------------------------- trainer semantics
+
+
+def test_fastfeedforward_trainer_leaves_b2s_out_and_the_paper_trainer_keeps_it() -> None:
+    state = fff_state(depth=3, width_in=7, hidden=2, width_out=5, seed=3)
+    x = np.random.default_rng(8).normal(size=(300, 7))
+    paper = quiet_convert(state)
+    ffflib = quiet_convert(state, trainer="fastfeedforward", activation="relu")
+    assert dict(paper.metadata)["source.trainer"] == "paper"
+    assert dict(ffflib.metadata)["source.trainer"] == "fastfeedforward"
+    np.testing.assert_array_equal(paper.b2, state["b2s"])
+    assert ffflib.b2.shape == state["b2s"].shape and not ffflib.b2.any()
+    for name in ("node_weights", "w1", "b1", "w2"):
+        np.testing.assert_array_equal(getattr(ffflib, name), getattr(paper, name))
+    # fastfeedforward 0.2.1 eval_forward, written out: the trainer's forward minus b2s[leaf].
+    expected = trainer_forward(state, x)
+    leaves = evaluate(paper, x).leaves
+    np.testing.assert_allclose(evaluate(ffflib, x).outputs, expected - state["b2s"][leaves], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(evaluate(paper, x).outputs, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_fastfeedforward_trainer_checks() -> None:
+    state = fff_state()
+    with pytest.warns(ConvertWarning, match=r"fastfeedforward checkpoints do not record the activation.*assuming relu"):
+        assert convert_state_dict(state, trainer="fastfeedforward").activation == "relu"
+    assert quiet_convert(state).activation == "relu"  # the paper's trainer: always relu, no warning
+    with pytest.raises(ConvertError, match=r"master-leaf tensors .*'magic_w1'.* convert it with --trainer paper") as info:
+        convert_state_dict(fff_state(master=2), trainer="fastfeedforward", activation="relu")
+    assert info.value.usage
+    with pytest.raises(ConvertError, match="unknown trainer 'pytorch'; expected one of paper, fastfeedforward"):
+        convert_state_dict(state, trainer="pytorch")
+    with pytest.warns(ConvertWarning, match="cannot evaluate a depth-0 FFF"):
+        convert_state_dict(fff_state(depth=0), trainer="fastfeedforward", activation="relu")
+
+
+def _torch_like(cls_name: str, module: str, **attrs: Any) -> Any:
+    """An object whose type looks like a torch or fastfeedforward class (duck typing only)."""
+    return type(cls_name, (), {"__module__": module, **attrs})()
+
+
+class FakeFFF(FakeModule):
+    """Looks like fastfeedforward.fff.FFF: state_dict() and an activation attribute."""
+
+    def __init__(self, state: dict[str, np.ndarray], activation: Any) -> None:
+        super().__init__(state)
+        self.activation = activation
+
+
+FakeFFF.__module__ = "fastfeedforward.fff"
+
+
+def test_save_fff_reads_trainer_and_activation_off_the_module(tmp_path: Path) -> None:
+    state = fff_state()
+    gelu_tanh = _torch_like("GELU", "torch.nn.modules.activation", approximate="tanh")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = save_fff(FakeFFF(state, gelu_tanh), tmp_path / "a.fff", no_preprocessing=True)
+    assert model.activation == "gelu-tanh" and not model.b2.any()
+    assert dict(model.metadata)["source.trainer"] == "fastfeedforward"
+    with pytest.raises(ConvertError, match=r"activation='relu' given, but the module's activation is .*'gelu-tanh'"):
+        save_fff(FakeFFF(state, gelu_tanh), tmp_path / "b.fff", activation="relu", no_preprocessing=True)
+    leaky = _torch_like("LeakyReLU", "torch.nn.modules.activation")
+    with pytest.raises(ConvertError, match="activation is LeakyReLU, which an .fff file cannot express"):
+        save_fff(FakeFFF(state, leaky), tmp_path / "c.fff", no_preprocessing=True)
+    with pytest.warns(ConvertWarning, match="trainer='paper' adds it"):
+        model = save_fff(FakeFFF(state, _torch_like("Tanh", "torch.nn.modules.activation")), tmp_path / "d.fff",
+                         trainer="paper", no_preprocessing=True)
+    assert model.activation == "tanh"
+    np.testing.assert_array_equal(model.b2, state["b2s"])
+    # The paper's trainer stores torch.relu (a function); a module of another package: paper.
+    relu_fn = _torch_like("builtin_function_or_method", "builtins")
+    type(relu_fn).__call__ = lambda self, x: x
+    relu_fn.__name__, relu_fn.__module__ = "relu", "torch"  # type: ignore[attr-defined]
+    paper_module = FakeModule(state)
+    paper_module.activation = relu_fn  # type: ignore[attr-defined]
+    model = save_fff(paper_module, tmp_path / "e.fff", no_preprocessing=True)
+    assert model.activation == "relu" and dict(model.metadata)["source.trainer"] == "paper"
+    with pytest.raises(ConvertError, match="activation='gelu' given, but"):
+        save_fff(paper_module, tmp_path / "f.fff", activation="gelu", no_preprocessing=True)
     with pytest.raises(ConvertError, match="expected an nn.Module or a state_dict"):
         save_fff([1, 2], tmp_path / "x.fff")
     assert not (tmp_path / "x.fff").exists()
@@ -528,6 +633,13 @@ def test_cli_is_executable_and_help_teaches() -> None:
     assert "fff-convert ml_mnist_l4_d2.pt -o m.fff --input-scale 0.00784313725490196 --input-offset -1" in proc.stdout
     assert "--labels 0,1,2,3,4,5,6,7,8,9" in proc.stdout
     assert "exit status" in proc.stdout
+    help_text = " ".join(proc.stdout.split())  # argparse rewraps option help
+    assert "Without either option the file has NO preprocessing" in help_text
+    assert "--no-preprocessing" in help_text
+    assert "--trainer {paper,fastfeedforward}" in help_text
+    assert "leaves the leaf output bias b2s out" in help_text
+    assert "nn.GELU(approximate='tanh') gelu-tanh" in help_text
+    assert "--version" in help_text
 
 
 def test_cli_version_is_pyfff_version_and_fffrun_release() -> None:
@@ -540,6 +652,53 @@ def test_cli_version_is_pyfff_version_and_fffrun_release() -> None:
     (release,) = re.findall(r'static let release = "([^"]+)"', swift)
     assert release == pyfff.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+", pyfff.__version__)
+
+
+def test_cli_warns_when_the_model_gets_no_preprocessing(tmp_path: Path) -> None:
+    src, out = tmp_path / "mnist_like.pt", tmp_path / "m.fff"
+    src.write_bytes(torch_zip_bytes(fff_state(width_in=784, master=2)))
+    proc = run_cli(src, "-o", out)
+    assert proc.returncode == 0  # behaviour kept: identity preprocessing, exit 0
+    assert read_model(out).prep_scale is None
+    assert "784 -> 4, master leaf width 2, relu, no preprocessing;" in proc.stdout
+    (warning,) = proc.stderr.splitlines()
+    assert warning.startswith("fff-convert: warning: no --input-scale/--input-offset given: ")
+    assert "the model will take its inputs as they are (no preprocessing)" in warning
+    assert "(it then computes x = raw * S + O)" in warning
+    assert "(p -> p/255*2-1, " in warning
+    assert "--input-scale 0.00784313725490196 --input-offset -1." in warning
+    assert "pass --no-preprocessing to say so and silence this warning" in warning
+    # The advice works: with it, the file is the paper's MNIST preprocessing, and nothing is said.
+    proc = run_cli(src, "-o", out, "--input-scale", "0.00784313725490196", "--input-offset", "-1")
+    assert proc.returncode == 0 and proc.stderr == ""
+    model = read_model(out)
+    assert model.prep_scale.view(np.uint32)[0] == 0x3C008081 and model.prep_offset[0] == -1
+    for options in (["--no-preprocessing"], ["--input-offset", "0"], ["--input-scale", "1"], ["-q"]):
+        proc = run_cli(src, "-o", out, *options)
+        assert proc.returncode == 0 and proc.stderr == "", (options, proc.stderr)
+    assert read_model(out).prep_scale is None
+    # Another input width: the warning, without the MNIST flags.
+    small = tmp_path / "small.pt"
+    small.write_bytes(torch_zip_bytes(fff_state()))
+    proc = run_cli(small, "-o", out)
+    assert proc.returncode == 0 and "no preprocessing" in proc.stderr and "0.00784313725490196" not in proc.stderr
+
+
+def test_cli_trainer_option(checkpoints: dict[str, Path], tmp_path: Path) -> None:
+    src, out = tmp_path / "plain.pt", tmp_path / "o.fff"
+    state = fff_state()
+    src.write_bytes(torch_zip_bytes(state))
+    proc = run_cli(src, "-o", out, "--no-preprocessing", "--trainer", "fastfeedforward", "--activation", "relu")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.strip().endswith("no preprocessing, fastfeedforward eval (b2s left out); "
+                                        f"{out.stat().st_size} bytes written")
+    assert not read_model(out).b2.any()
+    proc = run_cli(src, "-o", out, "--no-preprocessing")
+    assert proc.returncode == 0 and proc.stderr == ""
+    np.testing.assert_array_equal(read_model(out).b2, state["b2s"])
+    fresh = tmp_path / "fresh.fff"
+    assert_failed(run_cli(checkpoints["pt"], "-o", fresh, "--trainer", "fastfeedforward", "--activation", "relu"),
+                  64, "master-leaf tensors", fresh)
 
 
 @pytest.mark.parametrize("kind", ["pt", "st"])
@@ -656,6 +815,9 @@ def test_cli_usage_errors_are_64(checkpoints: dict[str, Path], tmp_path: Path) -
     assert_failed(run_cli(src, "-o", out, "--activation", "swish"), 64, "invalid choice: 'swish'", out)
     assert_failed(run_cli(src, "-o", out, "--labels", "a", "--labels-file", "f"), 64, "not allowed with", out)
     assert_failed(run_cli(src, "-o", src), 64, "is the input checkpoint", tmp_path / "none")
+    assert_failed(run_cli(src, "-o", out, "--trainer", "torch"), 64, "invalid choice: 'torch'", out)
+    assert_failed(run_cli(src, "-o", out, "--no-preprocessing", "--input-scale", "2"), 64,
+                  "--no-preprocessing contradicts --input-scale/--input-offset", out)
     assert src.read_bytes() == original
 
 
