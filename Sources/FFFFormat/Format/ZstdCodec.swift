@@ -104,6 +104,8 @@ enum ZstdCodec {
         /// `ZSTD_d_stableOutBuffer` (libzstd >= 1.4.4): an experimental parameter of the stable
         /// `ZSTD_DCtx_setParameter`, spelled by number so the shim needs no static-only API.
         private static let stableOutBuffer = ZSTD_dParameter(rawValue: 1001)
+        /// ZSTD_WINDOWLOG_MAX_64 (a static-only macro): the largest window libzstd decodes.
+        private static let windowLogMax: Int32 = 31
 
         init?() {
             guard let context = ZSTD_createDCtx() else { return nil }
@@ -133,6 +135,10 @@ enum ZstdCodec {
             if ZSTD_isError(ZSTD_DCtx_setParameter(context, Self.stableOutBuffer, 1)) != 0 {
                 throw Failure(message: "this libzstd does not support decoding into a stable output buffer (it needs 1.4.4 or later)")
             }
+            // The format sets no window limit (§4.1), and one-shot decoding has none; streaming
+            // refuses windows above 2^27 by default. With a stable output buffer the window is
+            // the destination itself, so allowing libzstd's maximum costs no memory.
+            _ = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Self.windowLogMax)
             expected = destination.count
             self.storedLength = storedLength
             consumed = 0
