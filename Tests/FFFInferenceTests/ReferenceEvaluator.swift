@@ -79,8 +79,9 @@ struct ReferenceEvaluator {
             let s = 1 / (1 + exp(-Double(master.mixingLogit)))
             for o in 0..<O { out[o] = s * out[o] + (1 - s) * m[o] }
         }
-        var best = 0
-        for o in 1..<O where out[o] > out[best] { best = o }
+        // §14.2: the first NaN if there is one, else the first maximum.
+        var best = out.firstIndex { $0.isNaN } ?? 0
+        if !out[best].isNaN { for o in 1..<O where out[o] > out[best] { best = o } }
         return Result(outputs: out, leaf: leaf, nearTie: nearTie, argmax: best)
     }
 }
