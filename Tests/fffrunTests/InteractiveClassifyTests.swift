@@ -12,7 +12,7 @@ private let systemRead = Darwin.read
 /// producer writes one record and waits for its answer, then the next. Each answer must come
 /// while standard input is open (records pending when the next read would block are answered
 /// and flushed), and the whole output must equal the batch path's for the same bytes.
-/// tools/hostile-regressions/interactive-producer.py checks more formats (and gzip) end to end.
+/// fuzz/streams/regressions/interactive-producer.py checks more formats (and gzip) end to end.
 @Suite struct InteractiveClassifyTests {
     typealias F = ClassifyFixtures
 

@@ -1,13 +1,13 @@
 """Property tests of the converter's untrusted-input surface: checkpoint loader and converter.
 
-Every example must meet the contract of tools/fuzz_checkpoint.py (which holds the strategies
+Every example must meet the contract of fuzz/checkpoint/fuzz_checkpoint.py (which holds the strategies
 and the checks, and runs them for as long as you like): ``load_checkpoint`` returns independent
 arrays or raises ``CheckpointError`` (``convert_state_dict``: a model or ``ConvertError``), in
 under a second of CPU and 64 MiB of traced memory, executing nothing (a marker file that live
 payloads would create never appears; an audit hook sees nothing but the input being read).
 
 Examples are few and derandomized so CI is stable and quick; the long, random run is
-``tools/fuzz_checkpoint.py SECONDS``. The regression tests at the end pin the holes the fuzzer
+``fuzz/checkpoint/fuzz_checkpoint.py SECONDS``. The regression tests at the end pin the holes the fuzzer
 found; those that crashed, hung or exhausted memory before the fix run in a child process
 with a memory limit and a timeout, so a regression fails the test instead of the test run.
 """

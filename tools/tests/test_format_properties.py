@@ -1,6 +1,6 @@
 """Property tests of pyfff.format.read_model on hostile files.
 
-Every example must meet the contract of tools/fuzz_checkpoint.py: ``read_model`` returns a
+Every example must meet the contract of fuzz/checkpoint/fuzz_checkpoint.py: ``read_model`` returns a
 model or raises ``FormatError`` (never another exception), in under a second of CPU and 64 MiB
 of traced memory, with no side effects; a model it accepts must pass ``Model.check`` and come
 back unchanged through ``write_model``. Inputs: random bytes, random bytes behind the magic with
@@ -8,7 +8,7 @@ valid checksums, byte-mutated conformance files (checksums usually recomputed, s
 reach the checks behind the CRCs), and files re-assembled from the conformance corpus and from
 random valid models after edits to payloads, table entries and header fields.
 
-Few, derandomized examples so CI is stable; ``tools/fuzz_checkpoint.py SECONDS --target format``
+Few, derandomized examples so CI is stable; ``fuzz/checkpoint/fuzz_checkpoint.py SECONDS --target format``
 is the long run.
 """
 

@@ -1,13 +1,14 @@
-"""CI-sized hostile-stream check of the built ``fffrun`` (tools/hostile_streams.py, fixed seed).
+"""CI-sized hostile-stream check of the built ``fffrun`` (fuzz/streams/hostile_streams.py, fixed
+seed).
 
 Every case runs ``fffrun classify`` or ``fffrun eval`` on a generated adversarial stream and
 asserts: exit 0 or 65 within the timeout (never a signal, 70 or a hang); on failure one stderr
 line naming the record, and only the complete, well-formed output lines of the records before
 it; on success one well-formed line per record, as an independent Python oracle of the formats
 counts them; peak RSS under 256 MiB. A failing case prints its reproducer (a shell command with
-the stream in hex, or ``python3 tools/hostile_streams.py --case SEED:INDEX``).
+the stream in hex, or ``python3 fuzz/streams/hostile_streams.py --case SEED:INDEX``).
 
-Also runs tools/hostile-regressions/interactive-producer.py: a producer that writes one record
+Also runs fuzz/streams/regressions/interactive-producer.py: a producer that writes one record
 and waits gets each answer while standard input stays open, in every format.
 
 Needs the binary: $FFFRUN (``.ci/test`` sets it to .build/debug/fffrun), else
@@ -118,7 +119,7 @@ def test_edge_streams(fmt: str, fffrun: str, model: hs.Model, tmp_path: Path) ->
         assert by_kind["giant-digits"].status == 65
 
 
-REGRESSIONS = REPO / "tools" / "hostile-regressions"
+REGRESSIONS = REPO / "fuzz" / "streams" / "regressions"
 
 
 def _saved() -> list:
@@ -134,14 +135,14 @@ def _saved() -> list:
 
 @pytest.mark.parametrize("directory", _saved())
 def test_saved_regressions(directory: Path, fffrun: str, model: hs.Model, tmp_path: Path) -> None:
-    """Reproducers saved under tools/hostile-regressions/ by long runs. A case.json with "open":
+    """Reproducers saved under fuzz/streams/regressions/ by long runs. A case.json with "open":
     true (the default the script writes) is an unfixed finding and runs as xfail; set it to false
     once fixed and the case guards against the regression."""
     _run([hs.load_reproducer(directory)], fffrun, model, tmp_path)
 
 
 def _interactive_producer():
-    """tools/hostile-regressions/interactive-producer.py as a module (its name has a hyphen)."""
+    """fuzz/streams/regressions/interactive-producer.py as a module (its name has a hyphen)."""
     spec = importlib.util.spec_from_file_location("interactive_producer", REGRESSIONS / "interactive-producer.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # for its dataclasses

@@ -500,13 +500,13 @@ def test_make_golden_reproduces_the_committed_files(tmp_path: Path) -> None:
     exactly; the float outputs within MACHINE_RTOL (their last bits follow the machine's exp
     and tanh)."""
     proc = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "make_golden.py"), str(tmp_path)],
+        [sys.executable, str(REPO / "fixtures" / "make_golden.py"), str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(p.relative_to(GOLDEN) for p in GOLDEN.rglob("*") if p.is_file() and p.suffix != ".md")
-    assert fresh == committed, "fixtures/golden is stale: run python3 tools/make_golden.py"
+    assert fresh == committed, "fixtures/golden is stale: run python3 fixtures/make_golden.py"
     assert any(rel.suffix == ".fff" for rel in fresh) and any(rel.suffix == ".json" for rel in fresh)
     for rel in fresh:
         if rel.suffix != ".json":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Property-based fuzzing of the converter's untrusted-input surface, for SECONDS.
 
-    tools/fuzz_checkpoint.py SECONDS [--target pickle,zip,safetensors,convert,format] [--out DIR]
+    fuzz/checkpoint/fuzz_checkpoint.py SECONDS [--target pickle,zip,safetensors,convert,format] [--out DIR]
 
 Every target feeds hostile input to one reader and checks the same contract on every example:
 
@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "tools"))  # pyfff
 
 import numpy as np  # noqa: E402
 import zstandard  # noqa: E402
@@ -75,7 +75,7 @@ WATCHDOG_SECONDS = 60.0
 PEAK_BYTES = 64 << 20
 # Codecs the readers may use (zip names, pickle text opcodes, JSON); imported up front.
 WARM_CODECS = ("cp437", "utf-8", "ascii", "latin-1", "raw_unicode_escape", "unicode_escape", "utf-16", "utf-32")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures" / "conformance" / "valid"
 
 

@@ -13,8 +13,8 @@ of the two peaks.
 With --command classify, the runs are `fffrun classify MODEL < /dev/null` instead: loading plus
 building the runtime's InferenceModel (its packed copy of the weights).
 
-Usage: python3 tools/measure_load_memory.py [--fffrun PATH] [--compare OLD_FFFRUN] [--repeat N]
-                                            [--command validate|classify]
+Usage: python3 Benchmarks/scripts/measure_load_memory.py [--fffrun PATH] [--compare OLD_FFFRUN] [--repeat N]
+                                                            [--command validate|classify]
        (default PATH: $FFFRUN or .build/release/fffrun; build it with
         `swift build -c release --product fffrun`)
 """
@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "tools"))  # pyfff
 
 from pyfff.format import Model, write_model  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 VARIANTS = [("none", False), ("none", True), ("zstd", False), ("zstd", True)]
 
 

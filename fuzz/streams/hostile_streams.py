@@ -27,7 +27,7 @@ input, a single newline; and gigantic streams (100 MB by default) generated chun
 into the pipe, never built in memory.
 
 Every case is a pure function of (seed, index): ``--case SEED:INDEX`` replays one. Failing cases
-are saved under ``tools/hostile-regressions/`` (stdin bytes, labels file, case.json with the
+are saved under ``fuzz/streams/regressions/`` (stdin bytes, labels file, case.json with the
 command and what went wrong); ``--replay DIR`` reruns a saved one.
 
 ``--memory`` instead measures peak RSS (``/usr/bin/time -f %M``) on 1 GB streams fed through a
@@ -62,9 +62,9 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = REPO / "fixtures" / "demo" / "digits.fff"
-DEFAULT_SAVE_DIR = REPO / "tools" / "hostile-regressions"
+DEFAULT_SAVE_DIR = REPO / "fuzz" / "streams" / "regressions"
 FORMATS = ["auto", "csv", "tsv", "text", "f32", "f64", "u8", "idx", "npy"]
 ERR = "error"  # oracle verdict: the input must be rejected
 NPY_MAGIC = b"\x93NUMPY"
@@ -1738,7 +1738,7 @@ def reproducer_text(res: Result, fffrun_hint: str = "FFFRUN", saved: bool = Fals
     c = res.case
     lines = [f"case {c.name}: {c.kind}"]
     if not c.kind.startswith("handmade"):
-        lines.append(f"regenerate: python3 tools/hostile_streams.py --case {c.seed}:{c.index} --model {res.argv[2]}"
+        lines.append(f"regenerate: python3 fuzz/streams/hostile_streams.py --case {c.seed}:{c.index} --model {res.argv[2]}"
                      + (f" --giant-mb {c.stream.giant.size / (1 << 20):g}" if c.stream.giant else ""))
     argv = list(res.argv[1:])
     if saved and "--labels" in argv:

@@ -7,7 +7,7 @@ sums the stored bytes of the tensor sections (NODW ... MSB2) from each file's se
 the figures are those of real files, not of a separate compression experiment. Prints a
 Markdown table. Skips, saying so, when the shared data are absent.
 
-Usage: python3 tools/measure_shuffle.py [SHARED_DIR]   (default $FFF_SHARED_DIR or ../shared)
+Usage: python3 Benchmarks/scripts/measure_shuffle.py [SHARED_DIR]   (default $FFF_SHARED_DIR or ../shared)
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import sys
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "tools"))  # pyfff
 
 from pyfff.convert import convert_checkpoint  # noqa: E402
 from pyfff.format import Model, describe, write_model  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LEVEL = 19
 TENSOR_SECTIONS = {"NODW", "NODB", "LFW1", "LFB1", "LFW2", "LFB2", "MSW1", "MSB1", "MSW2", "MSB2"}
 

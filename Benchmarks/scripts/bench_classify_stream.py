@@ -13,9 +13,10 @@ for 1,000 and 10,000 records through a pipe, u8 and CSV: equal counts mean no al
 record. Needs valgrind and strip (binutils); the binary is copied without debug info, which
 valgrind 3.19 cannot read from Swift 6.3 binaries.
 
-Usage: python3 tools/bench_classify_stream.py --compare OLD_FFFRUN [--fffrun NEW] [--runs N]
-       [--records N]   (default NEW: $FFFRUN or .build/release/fffrun)
-       python3 tools/bench_classify_stream.py --allocations [--fffrun NEW]
+Usage: python3 Benchmarks/scripts/bench_classify_stream.py --compare OLD_FFFRUN [--fffrun NEW] [--runs N]
+                                                           [--records N]
+       python3 Benchmarks/scripts/bench_classify_stream.py --allocations [--fffrun NEW]
+       (default NEW: $FFFRUN or .build/release/fffrun)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "fixtures" / "demo" / "digits.fff"
 WIDTH = 64
 

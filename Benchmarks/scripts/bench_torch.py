@@ -8,7 +8,7 @@ descent the way the authors' ``eval_forward`` does it (per-record gather of node
 and at batch 1 (1000 calls on one record each). Weights are random: the cost does not depend
 on them. Needs torch.
 
-    python3 tools/bench_torch.py [--threads 1] [--repeats 15]
+    python3 Benchmarks/scripts/bench_torch.py [--threads 1] [--repeats 15]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "tools"))  # pyfff
 
 
 def main(argv: list[str] | None = None) -> int:

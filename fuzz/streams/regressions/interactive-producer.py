@@ -14,7 +14,7 @@ read from a regular file). Cases: every input format (csv, tsv, text, f32, f64, 
 auto detection of text, IDX and NPY), gzip (the producer flushes its compressor after each
 record), `--threads 2`, `--line-buffered`, a comment line between records, and `--files`.
 
-Usage: python3 tools/hostile-regressions/interactive-producer.py [FFFRUN]
+Usage: python3 fuzz/streams/regressions/interactive-producer.py [FFFRUN]
 (default $FFFRUN, else .build/release/fffrun). Exit 0 when every case passes, 1 otherwise
 (prints which). tools/tests/test_hostile_streams.py runs the same cases under pytest.
 """
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MODEL = str(REPO / "fixtures" / "demo" / "digits.fff")
 TIMEOUT = 10.0  # seconds per answer: generous, so that a loaded CI machine does not flake
 WIDTH = 64
