@@ -57,12 +57,23 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "The records to classify (`-` for standard input).")
     var inputs: String
 
-    @Option(help: "Their true labels, one per record.")
+    @Option(help: ArgumentHelp(
+        "Their true labels, one per record (`-` for standard input; a pipe works).",
+        discussion: """
+            IDX, NPY, or text with one label per line: a class index (7, 7.0, \
+            7.000000000000000000e+00) or a label name of the model. A first line that is \
+            not a label (`label`) is a header, skipped. In lines of several columns \
+            (`id,label` then `17,3`), the labels are the column named label, class, target \
+            or y, else the last. Gzip, CRLF and a BOM are accepted. Examples:
+              --labels t10k-labels-idx1-ubyte.gz
+              --labels <(xz -dc test-labels.txt.xz)
+            """))
     var labels: String
 
     @OptionGroup var input: RecordInputOptions
 
-    @Option(name: .customLong("labels-format"), help: "The labels file's format: auto, idx, text or npy.")
+    @Option(name: .customLong("labels-format"),
+            help: "The labels file's format: auto (IDX or NPY by their magic, else text), idx, text or npy.")
     var labelsFormat: LabelStream.Format = .auto
 
     @Flag(help: "Print one JSON document instead of text.")
@@ -76,6 +87,9 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
+        if inputs == "-" && labels == "-" {
+            throw ValidationError("--inputs and --labels cannot both be standard input ('-'): give one of them as a file, or as <(command) in bash")
+        }
     }
 
     func run() throws {

@@ -23,6 +23,8 @@ final class LineReader {
     let maxLineBytes: Int
     /// Lines returned so far: the 1-based number of the last one.
     private(set) var lineNumber = 0
+    /// Whether the stream was found to be gzip-compressed (known after the first `next`).
+    private(set) var isCompressed = false
 
     /// A reader of `source`. Allocates its buffer (64 KiB to start).
     init(source: any ByteSource, detectsGzip: Bool, maxLineBytes: Int = 1 << 20) {
@@ -101,6 +103,7 @@ final class LineReader {
         guard end - start >= 2, storage[start] == 0x1F, storage[start + 1] == 0x8B else { return }
         let prefix = UnsafeRawBufferPointer(start: storage + start, count: end - start)
         source = try GzipSource(wrapping: source, prefix: prefix)
+        isCompressed = true
         start = 0
         end = 0
         atEOF = false
