@@ -133,7 +133,7 @@ struct EvalCommand: ParsableCommand {
                                     labels: compiled.labels)
         if let records = reader.declaredRecordCount, let declared = truth.declaredCount, records != declared {
             throw CommandFailure(CommandFailure.dataError,
-                "\(inputName) declares \(records) records but labels file '\(labels)' declares \(declared) labels")
+                "\(inputName) declares \(records) records but \(truth.subject) declares \(declared) labels")
         }
         let engine: BatchEngine
         do {
@@ -154,7 +154,7 @@ struct EvalCommand: ParsableCommand {
             for r in 0..<fill.count {
                 guard let label = try truth.next() else {
                     throw CommandFailure(CommandFailure.dataError,
-                        "labels file '\(labels)' ends after \(truth.count) labels, but \(inputName) has more records (record \(truth.count + 1) has no label)")
+                        "\(truth.subject) ends after \(truth.count) labels, but \(inputName) has more records (record \(truth.count + 1) has no label)")
                 }
                 classes[r] = label
             }
@@ -178,7 +178,7 @@ struct EvalCommand: ParsableCommand {
         }
         if try truth.next() != nil {
             throw CommandFailure(CommandFailure.dataError,
-                "labels file '\(labels)' has more labels than the \(report.total) records of \(inputName)")
+                "\(truth.subject) has more labels than the \(report.total) records of \(inputName)")
         }
         progress.clear()
         if verbose {

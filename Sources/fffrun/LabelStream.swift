@@ -50,7 +50,8 @@ final class LabelStream {
     private let lines: LineReader?
     private let names: [String: Int]
     /// "labels file 'PATH'" or "labels on standard input", for messages.
-    private let subject: String
+    /// "labels file 'PATH'" or "labels on standard input", for messages.
+    let subject: String
     /// One label's value; allocated last in `init`, so no throwing path can leak it.
     private let value: UnsafeMutableBufferPointer<Float>
     private var blankLine: Int?
