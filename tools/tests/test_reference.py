@@ -107,6 +107,7 @@ def test_depth0_has_no_scores_and_one_leaf() -> None:
         w2=[[[1.0, 2.0]]], b2=[[0.0, -1.0]],
     )
     result = evaluate(model, np.array([[1.0, 2.0], [-1.0, 0.0]]))
+    # Exact: dyadic values (halves and small integers), exact in float64 in any order.
     assert result.scores.shape == (2, 0)
     np.testing.assert_array_equal(result.leaves, [0, 0])
     np.testing.assert_array_equal(result.outputs, [[3.5, 6.0], [-0.5, -2.0]])
@@ -130,7 +131,9 @@ def test_near_tie_threshold_is_relative_to_the_score_scale() -> None:
 
 
 def test_heap_order_descent_depth3() -> None:
-    """Node at depth t tests x[t]; the leaf index spells the sign bits, root first."""
+    """Node at depth t tests x[t]; the leaf index spells the sign bits, root first.
+
+    Exact: weights and inputs are 0 and +-1, outputs one-hot."""
     depth, width = 3, 3
     nodes = np.zeros((7, width))
     for n in range(7):
@@ -212,7 +215,8 @@ def test_activation_matches_math_module_per_element(name: str) -> None:
     model = activation_probe(name, 1)
     result = evaluate(model, points.reshape(-1, 1), apply_preprocessing=False)
     expected = np.array([math_activation(name, float(v)) for v in points])
-    # A few ulps of each argument: gelu-tanh cancels (1 + tanh -> 0) for negative x, so libm and
+    # Tolerance (libm per element vs numpy's vectorised kernels, which may be SIMD code): a few
+    # ulps of each argument. gelu-tanh cancels (1 + tanh -> 0) for negative x, so libm and
     # numpy's tanh may disagree in relative terms on tiny outputs while agreeing absolutely.
     np.testing.assert_allclose(result.outputs[:, 0], expected, rtol=4e-15, atol=4e-16)
 
@@ -221,6 +225,7 @@ def test_activation_matches_math_module_per_element(name: str) -> None:
 def test_activation_matches_recorded_pytorch_values(name: str) -> None:
     model = activation_probe(name, 1)
     result = evaluate(model, np.array(TORCH_POINTS).reshape(-1, 1))
+    # Tolerance: another library's float64 arithmetic (PyTorch's kernels), so a few ulps.
     np.testing.assert_allclose(result.outputs[:, 0], TORCH_VALUES[name], rtol=1e-14, atol=1e-300)
 
 
@@ -231,6 +236,7 @@ def test_activation_extremes_are_finite_and_warning_free(name: str) -> None:
         warnings.simplefilter("error")
         out = evaluate(model, np.array([[-1e4], [-800.0], [800.0], [1e4]])).outputs[:, 0]
     assert np.isfinite(out).all()
+    # Exact: saturated values (exp(-1e4) is 0, tanh(1e4) is 1 in any correct library).
     if name in ("sigmoid", "tanh"):
         assert out[0] == (0.0 if name == "sigmoid" else -1.0) and out[-1] == 1.0
     if name in ("silu", "gelu", "gelu-tanh"):
@@ -258,6 +264,7 @@ def test_master_mixing_hand_computed() -> None:
     leaf_out = [[4.0, 5.0], [1.0, -1.0], [0.0, 0.0]]  # relu(x0) at leaf 0: relu(-1) = 0
     master_out = [[12.0, -9.0], [11.0, -8.0], [10.0, -7.0]]
     expected = [[s * a + (1 - s) * b for a, b in zip(y, m)] for y, m in zip(leaf_out, master_out)]
+    # Tolerance 1e-15: the same formula, but the reference computes s its own way (exp(-k)).
     np.testing.assert_allclose(result.outputs, expected, rtol=1e-15)
     assert float(k) != 0.1 and s != 1.0 / (1.0 + math.exp(-0.1))
     np.testing.assert_array_equal(result.argmax, [0, 0, 0])
@@ -292,7 +299,7 @@ def test_argmax_takes_the_smallest_index_among_equal_maxima() -> None:
         depth=0, node_weights=np.zeros((0, 1)), node_biases=[], w1=[[[0.0]]], b1=[[0.0]],
         w2=[[[0.0, 0.0, 0.0]]], b2=[[1.0, 3.0, 3.0]],
     )
-    assert evaluate(model, np.zeros((2, 1))).argmax.tolist() == [1, 1]
+    assert evaluate(model, np.zeros((2, 1))).argmax.tolist() == [1, 1]  # exact: integer outputs
 
 
 def naive_evaluate(model: Model, x: np.ndarray) -> tuple[list[int], list[list[float]], list[bool]]:
