@@ -196,22 +196,8 @@ struct ClassifyCommand: ParsableCommand {
             let totalBytes = ProgressLine.totalSize(ofRegularFiles: paths)
             var doneBytes = 0
             for path in paths {
-                let source: FileDescriptorSource
                 let name = path == "-" ? "standard input" : "'\(path)'"
-                if path == "-" {
-                    source = FileDescriptorSource()
-                } else {
-                    do { source = try FileDescriptorSource(path: path) } catch {
-                        throw CommandFailure(CommandFailure.noInput, "input: \(error.message)")
-                    }
-                }
-                let reader: RecordReader
-                do {
-                    reader = try RecordReader(source: source, format: input.inputFormat.recordFormat,
-                                              expectedWidth: compiled.inputWidth, options: input.readerOptions)
-                } catch {
-                    throw CommandFailure.reading(error, from: name)
-                }
+                let (source, reader) = try input.openRecords(path, width: compiled.inputWidth, name: name, role: "input")
                 defer {
                     let found = reader.format.map { $0.rawValue + (reader.isCompressed ? " (gzip)" : "") } ?? "empty"
                     formatName = formatName.isEmpty ? found : formatName + ", " + found

@@ -108,22 +108,8 @@ struct EvalCommand: ParsableCommand {
     private func execute(progress: ProgressLine) throws(CommandFailure) {
         let compiled = try CommandFailure.loadModel(model)
         let inputName = inputs == "-" ? "standard input" : "inputs '\(inputs)'"
-        let source: FileDescriptorSource
-        if inputs == "-" {
-            source = FileDescriptorSource()
-        } else {
-            do { source = try FileDescriptorSource(path: inputs) } catch {
-                throw CommandFailure(CommandFailure.noInput, "inputs: \(error.message)")
-            }
-        }
-        let reader: RecordReader
-        do {
-            reader = try RecordReader(source: source, format: input.inputFormat.recordFormat,
-                                      expectedWidth: compiled.inputWidth, options: input.readerOptions)
-            try reader.prepare()
-        } catch {
-            throw CommandFailure.reading(error, from: inputName)
-        }
+        let (source, reader) = try input.openRecords(inputs, width: compiled.inputWidth, name: inputName, role: "inputs")
+        do { try reader.prepare() } catch { throw CommandFailure.reading(error, from: inputName) }
         progress.fraction = { [unowned reader, unowned source] in
             if let size = source.regularFileSize, size > 0 { return Double(source.bytesRead) / Double(size) }
             if let declared = reader.declaredRecordCount, declared > 0 { return Double(reader.recordsRead) / Double(declared) }

@@ -72,6 +72,27 @@ struct RecordInputOptions: ParsableArguments {
         RecordReaderOptions(allowNonFinite: allowNonFinite, header: header.policy)
     }
 
+    /// Opens `path` (`-`: standard input) as a stream of `width`-value records read with these
+    /// options: 66 when the file cannot be opened (the message begins with `role`), else the
+    /// failure of a bad argument, named `name`.
+    func openRecords(_ path: String, width: Int, name: String, role: String) throws(CommandFailure)
+        -> (source: FileDescriptorSource, reader: RecordReader) {
+        let source: FileDescriptorSource
+        if path == "-" {
+            source = FileDescriptorSource()
+        } else {
+            do { source = try FileDescriptorSource(path: path) } catch {
+                throw CommandFailure(CommandFailure.noInput, "\(role): \(error.message)")
+            }
+        }
+        do {
+            return (source, try RecordReader(source: source, format: inputFormat.recordFormat,
+                                             expectedWidth: width, options: readerOptions))
+        } catch {
+            throw CommandFailure.reading(error, from: name)
+        }
+    }
+
     /// Raw records get the model's preprocessing; `--raw` records do not.
     var inputForm: InputForm { raw ? .preprocessed : .raw }
 
