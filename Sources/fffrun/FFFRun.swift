@@ -35,7 +35,7 @@ struct FFFRun: ParsableCommand {
               fffrun eval model.fff --inputs images.idx.gz --labels labels.idx.gz
             """,
         version: "fffrun \(release) (FFF format 1.0; kernel \(KernelPath.default) on this CPU)",
-        subcommands: [ValidateCommand.self, InfoCommand.self, ClassifyCommand.self, EvalCommand.self]
+        subcommands: [ValidateCommand.self, InfoCommand.self, ClassifyCommand.self, EvalCommand.self, CompareCommand.self]
     )
 
     /// Runs the command line, after the checks ArgumentParser does not make: no arguments at

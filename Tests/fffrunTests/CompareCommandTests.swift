@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import FastFeedforward
+
+private typealias F = ClassifyFixtures
+
+/// `fffrun compare`: its agreement figures against the float64 reference's answers for both
+/// models (tools/pyfff/reference.py), never against fffrun's own.
+@Suite struct CompareCommandTests {
+    /// The demo model with the output bias of leaves 2 and 5 moved: the same tree, so leaves
+    /// agree on every record, while the answers of the records in those leaves may change.
+    private static func variantOfDemo(in directory: TemporaryDirectory) throws -> String {
+        let demo = try FFFReader.read(contentsOf: try F.demo().modelPath)
+        var biases = demo.leafOutputBiases
+        for o in 0..<demo.outputWidth {
+            biases[2 * demo.outputWidth + o] += Float(o) * 0.75
+            biases[5 * demo.outputWidth + o] -= Float(o % 3) * 1.5
+        }
+        let variant = try FFFModel(
+            inputWidth: demo.inputWidth, outputWidth: demo.outputWidth, depth: demo.depth, leafWidth: demo.leafWidth,
+            activation: demo.activation, preprocessing: demo.preprocessing,
+            nodeWeights: demo.nodeWeights, nodeBiases: demo.nodeBiases,
+            leafHiddenWeights: demo.leafHiddenWeights, leafHiddenBiases: demo.leafHiddenBiases,
+            leafOutputWeights: demo.leafOutputWeights, leafOutputBiases: biases,
+            masterLeaf: demo.masterLeaf, labels: demo.labels)
+        let path = directory.path("variant.fff")
+        try FFFWriter.write(variant, to: path)
+        return path
+    }
+
+    @Test func agreementMatchesTheReference() throws {
+        let demo = try F.demo()
+        let directory = try TemporaryDirectory()
+        let variant = try Self.variantOfDemo(in: directory)
+        let a = try F.reference(model: demo.modelPath, records: demo.records)
+        let b = try F.reference(model: variant, records: demo.records)
+        #expect(!a.near_tie.contains(true) && !b.near_tie.contains(true))
+        let sameClass = zip(a.argmax, b.argmax).filter { $0 == $1 }.count
+        let correctB = zip(b.argmax, demo.labels).filter { $0 == $1 }.count
+        var largest = 0.0
+        for (x, y) in zip(a.outputs, b.outputs) { for (p, q) in zip(x, y) { largest = max(largest, abs(p - q)) } }
+        #expect(sameClass < 360 && sameClass > 200, "the variant should change some answers")
+
+        let result = try F.fffrun(["compare", demo.modelPath, variant, "--inputs", demo.csvPath, "--labels", demo.labelsPath])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.lines
+        #expect(lines.first == "records: 360")
+        #expect(lines.contains("argmax agreement: \(String(format: "%.2f", Double(sameClass) / 3.6))% (\(sameClass) of 360)"), "\(lines)")
+        #expect(lines.contains("leaf agreement: 100.00% (360 of 360)"), "\(lines)")
+        #expect(lines.contains("accuracy of \(demo.modelPath): 92.22% (332 of 360)"), "\(lines)")
+        #expect(lines.contains("accuracy of \(variant): \(String(format: "%.2f", Double(correctB) / 3.6))% (\(correctB) of 360)"), "\(lines)")
+
+        let json = try F.fffrun(["compare", demo.modelPath, variant, "--inputs", demo.csvPath, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: json.stdoutData) as? [String: Any])
+        #expect(object["argmax_same"] as? Int == sameClass && object["leaf_same"] as? Int == 360)
+        let measured = try #require(object["max_abs_difference"] as? Double)
+        #expect(abs(measured - largest) <= 1e-4 * (1 + largest), "\(measured) vs reference \(largest)")
+    }
+
+    @Test func aModelAgreesWithItselfAndShapesMustMatch() throws {
+        let demo = try F.demo()
+        let same = try F.fffrun(["compare", demo.modelPath, demo.modelPath, "--inputs", "-"],
+                                stdin: try Data(contentsOf: URL(fileURLWithPath: demo.csvPath)))
+        #expect(same.status == 0)
+        #expect(same.lines.contains("argmax agreement: 100.00% (360 of 360)") && same.lines.contains("max |difference| of an output: 0.0 (record 1, output 0)"),
+                "\(same.lines)")
+        let other = F.fixtures.appendingPathComponent("golden/models/depth0_l4.fff").path
+        let mismatch = try F.fffrun(["compare", demo.modelPath, other, "--inputs", demo.csvPath])
+        #expect(mismatch.status == 65 && mismatch.stderr.contains("differ in shape"), "\(mismatch.stderr)")
+        let both = try F.fffrun(["compare", demo.modelPath, demo.modelPath, "--inputs", "-", "--labels", "-"])
+        #expect(both.status == 64)
+    }
+}
