@@ -460,8 +460,9 @@ def test_evaluate_is_reproducible_without_numpys_simd_kernels() -> None:
     argmax must be bit-identical; outputs (exp and tanh from other kernels) within MACHINE_RTOL."""
     features = simd_features()
     if not features:
-        pytest.skip("numpy dispatches no SIMD kernels here (none on this CPU, or NPY_DISABLE_CPU_FEATURES "
-                    f"={os.environ.get('NPY_DISABLE_CPU_FEATURES')!r} disabled them): no other kernel to compare with")
+        disabled = os.environ.get("NPY_DISABLE_CPU_FEATURES")
+        pytest.skip(f"numpy dispatches no SIMD kernels here (none on this CPU, or NPY_DISABLE_CPU_FEATURES={disabled!r} "
+                    "disabled them): no other kernel to compare with")
     jobs = []
     for path in golden_files():
         golden = json.loads(path.read_text())
