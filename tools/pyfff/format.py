@@ -1,4 +1,4 @@
-"""Independent Python reader and writer of the FFF model file format 1.0.
+"""Independent Python reader and writer of the FFF model file format 1.1.
 
 Written from ``spec/FORMAT.md`` alone, so that it and the Swift library are two independent
 readings of the specification; the conformance corpus (``fixtures/conformance``) keeps them
@@ -6,7 +6,8 @@ in agreement.  The reader follows the validation order of spec §16 exactly (the
 check wins) and checks every size of §15 before it allocates anything for a section.
 
 Public API: :data:`ERROR_CODES`, :class:`FormatError`, :class:`MasterLeaf`, :class:`Model`,
-:func:`read_model`, :func:`validate_bytes`, :func:`write_model`, and, for crafting files
+:func:`read_model`, :func:`validate_bytes`, :func:`write_model`, :func:`quantized`,
+:data:`ELEMENT_TYPES`, and, for crafting files
 (including broken ones) and for inspection tools, :class:`RawSection`, :func:`assemble`,
 :func:`recompute_checksums`, :func:`describe`.
 """
@@ -18,7 +19,7 @@ import os
 import struct
 import tempfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace as _dataclass_replace
 from typing import Any, NoReturn
 
 import numpy as np
@@ -55,8 +56,10 @@ ERROR_CODES: tuple[str, ...] = (
 MAGIC = b"\x89FFF\r\n\x1a\n"
 MAJOR_VERSION = 1
 #: The minor version this reader implements (spec §2.2: files with a higher minor version have
-#: their reserved fields and bits ignored, but padding must still be zero).
-MINOR_VERSION = 0
+#: their reserved fields and bits ignored, but padding must still be zero). Format 1.1 gives MODL
+#: byte 26 a meaning (the node element type); the writer writes minor 1 only for a model with
+#: compact weights (:data:`ELEMENT_TYPES`), and minor 0 otherwise, byte for byte as 1.0 did.
+MINOR_VERSION = 1
 HEADER_SIZE = 32
 ENTRY_SIZE = 40
 TRAILER_SIZE = 8
@@ -76,9 +79,13 @@ CODEC_NONE, CODEC_ZSTD = 0, 1
 FILTER_NONE, FILTER_SHUFFLE = 0, 1
 SHUFFLE_UNITS = (2, 4, 8)
 LAYER_KIND_FFF = 1
-ELEMENT_FLOAT32 = 0
-#: Element type codes reserved by spec §7.2 but not defined in 1.0 (``unsupported-feature``).
-RESERVED_ELEMENT_TYPES = {1: "float16", 2: "bfloat16", 3: "int8-row"}
+#: Element type names of spec §7.2 (format 1.1), indexed by code: MODL byte 25 (the weight type:
+#: LFW1, LFW2, MSW1, MSW2) and byte 26 (the node type: NODW). Biases are always float32.
+ELEMENT_TYPES: tuple[str, ...] = ("float32", "float16", "bfloat16", "int8-row")
+ELEMENT_FLOAT32, ELEMENT_FLOAT16, ELEMENT_BFLOAT16, ELEMENT_INT8_ROW = 0, 1, 2, 3
+#: The tensor sections whose element type is MODL byte 25 (weight type) or byte 26 (node type).
+WEIGHT_SECTIONS: tuple[bytes, ...] = (b"LFW1", b"LFW2", b"MSW1", b"MSW2")
+NODE_SECTIONS: tuple[bytes, ...] = (b"NODW",)
 
 #: Activation names of spec §7.1, indexed by code.
 ACTIVATIONS: tuple[str, ...] = ("identity", "relu", "gelu", "gelu-tanh", "silu", "sigmoid", "tanh")
@@ -191,6 +198,10 @@ class Model:
     prep_offset: np.ndarray | None = None
     labels: list[str] | None = None
     metadata: list[tuple[str, str]] = field(default_factory=list)
+    #: Element type of LFW1, LFW2, MSW1, MSW2 (MODL byte 25): one of :data:`ELEMENT_TYPES`.
+    weight_type: str = "float32"
+    #: Element type of NODW (MODL byte 26); not float32 only with a compact weight_type and depth >= 1.
+    node_type: str = "float32"
 
     @property
     def leaf_count(self) -> int:
@@ -206,7 +217,8 @@ class Model:
         """Raise :class:`FormatError` (spec codes) unless this model can be written as a valid file.
 
         Checks the same rules a reader applies: ranges of §7 and §15, array shapes, finiteness,
-        preprocessing, labels and metadata.
+        element types, preprocessing, labels and metadata; and that every weight can be encoded in
+        its element type (a float16 overflow, say, is ``invalid-value``).
         """
         _check_int_field("input width", self.input_width, 1, MAX_IO_WIDTH)
         _check_int_field("output width", self.output_width, 1, MAX_IO_WIDTH)
@@ -226,9 +238,19 @@ class Model:
             if not np.isfinite(k):
                 _fail("non-finite-parameter",
                       f"mixing logit k = {self.master.k!r} is not finite as float32", "MODL")
+        for what, value in (("weight_type", self.weight_type), ("node_type", self.node_type)):
+            if value not in ELEMENT_TYPES:
+                _fail("invalid-value", f"{what} {value!r} is not one of {ELEMENT_TYPES}", "MODL")
+        if self.node_type != "float32" and self.weight_type == "float32":
+            _fail("invalid-value", f"node_type {self.node_type!r} with weight_type 'float32': compact "
+                  "nodes need compact leaf weights (§7)", "MODL")
+        if self.node_type != "float32" and self.depth == 0:
+            _fail("invalid-value", f"node_type {self.node_type!r} with depth 0: a model without nodes "
+                  "has node type float32 (§7)", "MODL")
+        codes = (ELEMENT_TYPES.index(self.weight_type), ELEMENT_TYPES.index(self.node_type))
         sizes = _tensor_shapes(self.input_width, self.output_width, self.depth, self.leaf_width, m)
         for name, shape in sizes.items():
-            nbytes = math.prod(shape) * 4
+            nbytes = _tensor_nbytes(name, shape, *codes)
             if nbytes > MAX_TENSOR_BYTES:
                 _fail("limit-exceeded",
                       f"{name.decode()} would hold {nbytes} bytes, over the limit of 2^34", name.decode())
@@ -241,6 +263,10 @@ class Model:
                            b"MSW2": self.master.w2, b"MSB2": self.master.b2})
         for name, arr in arrays.items():
             _check_float_array(name.decode(), arr, sizes[name])
+        for name, arr in arrays.items():
+            code = _element_code(name, *codes)
+            if code != ELEMENT_FLOAT32:
+                _encode_tensor(name, arr, code)  # raises when a value cannot be represented
         if (self.prep_scale is None) != (self.prep_offset is None):
             _fail("invalid-value", "prep_scale and prep_offset must be given together", "PREP")
         if self.prep_scale is not None:
@@ -296,6 +322,141 @@ def _tensor_shapes(i: int, o: int, d: int, h: int, m: int) -> dict[bytes, tuple[
     if m:
         shapes.update({b"MSW1": (i, m), b"MSB1": (m,), b"MSW2": (m, o), b"MSB2": (o,)})
     return shapes
+
+
+# ---------------------------------------------------------------------------------------------
+# Element types (format 1.1): sizes, rows, encoding and decoding
+# ---------------------------------------------------------------------------------------------
+
+
+def _element_code(name: bytes, weight_code: int, node_code: int) -> int:
+    """The element type code of tensor section ``name``: biases are always float32."""
+    if name in WEIGHT_SECTIONS:
+        return weight_code
+    if name in NODE_SECTIONS:
+        return node_code
+    return ELEMENT_FLOAT32
+
+
+def _row_view(name: bytes, shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """``(A, K, C)``: the tensor viewed as A x K x C, one int8-row row per (a, c), reduced over K.
+
+    Row ``a * C + c`` holds the weights feeding one output unit: NODW ``[N][I]`` is (N, I, 1),
+    LFW1 ``[L][I][H]`` and LFW2 ``[L][H][O]`` are themselves, MSW1 ``[I][M]`` and MSW2 ``[M][O]``
+    are (1, I, M) and (1, M, O). So the rows and their order are those of the design's table.
+    """
+    if name == b"NODW":
+        return (shape[0], shape[1], 1)
+    if len(shape) == 3:
+        return (shape[0], shape[1], shape[2])
+    return (1, shape[0], shape[1])
+
+
+def _tensor_nbytes(name: bytes, shape: tuple[int, ...], weight_code: int, node_code: int) -> int:
+    """Decoded byte length of tensor section ``name`` in its element type (§9 ... §11, §7.2)."""
+    count = math.prod(shape)
+    code = _element_code(name, weight_code, node_code)
+    if code == ELEMENT_FLOAT32:
+        return 4 * count
+    if code in (ELEMENT_FLOAT16, ELEMENT_BFLOAT16):
+        return 2 * count
+    a, _, c = _row_view(name, shape)
+    return 4 * a * c + count
+
+
+def _as_float32(name: bytes, arr: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.ascontiguousarray(arr, dtype=np.float32).reshape(-1)
+
+
+def _encode_float16(name: bytes, arr: np.ndarray) -> bytes:
+    """IEEE binary16, round to nearest even from float32; a value that rounds to inf fails."""
+    values = _as_float32(name, arr)
+    with np.errstate(over="ignore"):
+        half = values.astype("<f2")
+    bad = np.flatnonzero(~np.isfinite(half))
+    if bad.size:
+        j = int(bad[0])
+        _fail("invalid-value", f"{name.decode()} element {j} is {float(values[j])!r}: as float16 it "
+              f"rounds to infinity (float16 holds |x| < 65520); {bad.size} value(s) too large. Write "
+              "this model as bfloat16 or int8-row, or as float32", name.decode())
+    return half.tobytes()
+
+
+def _encode_bfloat16(name: bytes, arr: np.ndarray) -> bytes:
+    """The upper 16 bits of the float32, rounded to nearest even on the bit pattern."""
+    values = _as_float32(name, arr)
+    bits = values.view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    bad = np.flatnonzero((rounded & 0x7F80) == 0x7F80)
+    if bad.size:
+        j = int(bad[0])
+        _fail("invalid-value", f"{name.decode()} element {j} is {float(values[j])!r}: as bfloat16 it "
+              f"rounds to infinity; {bad.size} value(s) too large. Write this model as float32",
+              name.decode())
+    return rounded.astype("<u2").tobytes()
+
+
+def _int8_row_quantise(name: bytes, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The int8-row writer rule: per row float32 ``scale`` (rows in order) and ``q`` (element order).
+
+    ``m = max |w|`` over the row; a zero row gets scale 1.0 and q 0; otherwise
+    ``scale = float32(m / 127)`` (float64 division, one rounding) and
+    ``q = clamp(round_half_even(w / scale), -127, 127)`` (float64 division). Values are read in
+    float64 as given (a float32 array widens exactly).
+    """
+    a, k, c = _row_view(name, tuple(np.shape(arr)))
+    w = np.asarray(arr, dtype=np.float64).reshape(a, k, c)
+    m = np.abs(w).max(axis=1) if k else np.zeros((a, c))
+    zero = m == 0.0
+    with np.errstate(under="ignore"):
+        scale = (m / 127.0).astype(np.float32)
+    scale[zero] = np.float32(1.0)
+    tiny = np.flatnonzero((scale == 0).reshape(-1))
+    if tiny.size:
+        r = int(tiny[0])
+        _fail("invalid-value", f"{name.decode()} row {r}: its largest |w| is {float(m.reshape(-1)[r])!r}, "
+              "so small that its int8-row scale (|w| / 127) rounds to 0 in float32; write this model as "
+              "float16, bfloat16 or float32", name.decode())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.rint(w / scale.astype(np.float64)[:, None, :])
+    q = np.clip(q, -127, 127).astype(np.int8)
+    return scale.reshape(-1), q.reshape(-1)
+
+
+def _encode_int8_row(name: bytes, arr: np.ndarray) -> bytes:
+    scale, q = _int8_row_quantise(name, arr)
+    return scale.astype("<f4").tobytes() + q.astype("i1").tobytes()
+
+
+def _encode_tensor(name: bytes, arr: np.ndarray, code: int) -> bytes:
+    """The decoded payload of tensor section ``name`` in element type ``code``."""
+    if code == ELEMENT_FLOAT16:
+        return _encode_float16(name, arr)
+    if code == ELEMENT_BFLOAT16:
+        return _encode_bfloat16(name, arr)
+    if code == ELEMENT_INT8_ROW:
+        return _encode_int8_row(name, arr)
+    return np.ascontiguousarray(arr, dtype="<f4").tobytes()
+
+
+def _decoded_values(name: bytes, shape: tuple[int, ...], arr: np.ndarray, code: int) -> np.ndarray:
+    """The exact values a reader decodes after writing ``arr`` in type ``code`` (no file needed).
+
+    float32, float16 and bfloat16 give float32 arrays; int8-row gives float64 (``scale * q``,
+    exact in float64).
+    """
+    if code == ELEMENT_FLOAT32:
+        return _as_float32(name, arr).reshape(shape).copy()
+    if code == ELEMENT_FLOAT16:
+        return np.frombuffer(_encode_float16(name, arr), dtype="<f2").astype(np.float32).reshape(shape)
+    if code == ELEMENT_BFLOAT16:
+        bits = np.frombuffer(_encode_bfloat16(name, arr), dtype="<u2").astype(np.uint32) << 16
+        return bits.view(np.float32).reshape(shape).copy()
+    scale, q = _int8_row_quantise(name, arr)
+    a, k, c = _row_view(name, shape)
+    values = scale.astype(np.float64).reshape(a, 1, c) * q.astype(np.float64).reshape(a, k, c)
+    return values.reshape(shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -720,7 +881,7 @@ class _Reader:
             _fail("shape-mismatch", f"MODL payload is {e.decoded} bytes; it must be 64", "MODL",
                   e.pos + 24)
         p = self._decode(e)
-        (kind, i, o, d, h, m, act, elem, res1, k, res2) = struct.unpack("<IIIIIIBBHf32s", p)
+        (kind, i, o, d, h, m, act, wtype, ntype, res1, k, res2) = struct.unpack("<IIIIIIBBBBf32s", p)
 
         def field_error(code: str, message: str, off: int) -> NoReturn:
             _fail(code, message, "MODL", off)
@@ -747,14 +908,23 @@ class _Reader:
         if act >= len(ACTIVATIONS):
             field_error("unsupported-feature", f"activation {act} is not assigned in 1.0 "
                         "(0 ... 6)", 24)
-        if elem in RESERVED_ELEMENT_TYPES:
-            field_error("unsupported-feature", f"element type {elem} "
-                        f"({RESERVED_ELEMENT_TYPES[elem]}) is reserved; this reader reads float32", 25)
-        if elem != ELEMENT_FLOAT32:
-            field_error("unsupported-feature", f"element type {elem} is not defined in 1.0 "
-                        "(0 float32)", 25)
+        defined = ", ".join(f"{c} {n}" for c, n in enumerate(ELEMENT_TYPES))
+        # 1.1: bytes 25 and 26 mean the same whatever the minor version (a 1.0 reader rejects
+        # every compact file through byte 25).
+        if wtype >= len(ELEMENT_TYPES):
+            field_error("unsupported-feature", f"weight element type {wtype} is not defined in 1.1 "
+                        f"({defined})", 25)
+        if ntype >= len(ELEMENT_TYPES):
+            field_error("unsupported-feature", f"node element type {ntype} is not defined in 1.1 "
+                        f"({defined})", 26)
+        if ntype != ELEMENT_FLOAT32 and wtype == ELEMENT_FLOAT32:
+            field_error("invalid-value", f"node element type {ntype} ({ELEMENT_TYPES[ntype]}) with "
+                        "weight element type 0 (float32): compact nodes need compact weights", 26)
+        if ntype != ELEMENT_FLOAT32 and d == 0:
+            field_error("invalid-value", f"node element type {ntype} ({ELEMENT_TYPES[ntype]}) with "
+                        "depth 0: a model without nodes must have node element type 0", 26)
         if self.strict and res1 != 0:
-            field_error("reserved-nonzero", f"reserved field is 0x{res1:04X}", 26)
+            field_error("reserved-nonzero", f"reserved byte is 0x{res1:02X}", 27)
         if not math.isfinite(k):
             field_error("non-finite-parameter", f"mixing logit k is {k}", 28)
         k_bits = p[28:32]
@@ -765,12 +935,14 @@ class _Reader:
             first = next(j for j, c in enumerate(res2) if c)
             field_error("reserved-nonzero", f"reserved byte is 0x{res2[first]:02X}", 32 + first)
         self.i, self.o, self.d, self.h, self.m, self.act, self.k = i, o, d, h, m, act, k
+        self.wtype, self.ntype = wtype, ntype
         self.shapes = _tensor_shapes(i, o, d, h, m)
         for name, shape in self.shapes.items():
-            nbytes = math.prod(shape) * 4
+            nbytes = _tensor_nbytes(name, shape, wtype, ntype)
             if nbytes > MAX_TENSOR_BYTES:
+                etype = ELEMENT_TYPES[_element_code(name, wtype, ntype)]
                 _fail("limit-exceeded", f"{name.decode()} would hold {nbytes} bytes "
-                      f"({' x '.join(map(str, shape))} float32), over the limit of 2^34", "MODL")
+                      f"({' x '.join(map(str, shape))} {etype}), over the limit of 2^34", "MODL")
 
     # -- steps 13, 14 ---------------------------------------------------------------------------
 
@@ -803,10 +975,15 @@ class _Reader:
             where = f"{e.name} (entry {e.index})"
             if e.type in self.shapes:
                 shape = self.shapes[e.type]
-                want = math.prod(shape) * 4
+                want = _tensor_nbytes(e.type, shape, self.wtype, self.ntype)
+                code = _element_code(e.type, self.wtype, self.ntype)
                 if e.decoded != want:
-                    _fail("shape-mismatch", f"decoded length {e.decoded}; a float32 tensor of shape "
-                          f"{shape} needs {want}", where, e.pos + 24)
+                    how = ""
+                    if code == ELEMENT_INT8_ROW:
+                        a, _, c = _row_view(e.type, shape)
+                        how = f" ({a * c} float32 scales, then {math.prod(shape)} int8)"
+                    _fail("shape-mismatch", f"decoded length {e.decoded}; a {ELEMENT_TYPES[code]} "
+                          f"tensor of shape {shape} needs {want}{how}", where, e.pos + 24)
             elif e.type == b"PREP":
                 allowed = sorted({8 + 8, 8 + 8 * self.i})
                 if e.decoded not in allowed:
@@ -833,13 +1010,7 @@ class _Reader:
                 continue
             payload = self._decode(e)
             if e.type in self.shapes:
-                arr = np.frombuffer(payload, dtype="<f4").astype(np.float32)
-                bad = np.flatnonzero(~np.isfinite(arr))
-                if bad.size:
-                    j = int(bad[0])
-                    _fail("non-finite-parameter", f"element {j} is {arr[j]}",
-                          e.name, 4 * j)
-                tensors[e.type] = arr.reshape(self.shapes[e.type])
+                tensors[e.type] = self._tensor(e, payload)
             elif e.type == b"PREP":
                 prep = self._prep(payload)
             elif e.type == b"LABL":
@@ -852,6 +1023,7 @@ class _Reader:
                                 tensors[b"MSB2"], float(self.k))
         empty = np.zeros((0, self.i), dtype=np.float32)
         return Model(
+            weight_type=ELEMENT_TYPES[self.wtype], node_type=ELEMENT_TYPES[self.ntype],
             input_width=self.i, output_width=self.o, depth=self.d, leaf_width=self.h,
             activation=ACTIVATIONS[self.act],
             node_weights=tensors.get(b"NODW", empty),
@@ -862,6 +1034,56 @@ class _Reader:
             prep_offset=None if prep is None else prep[1],
             labels=labels, metadata=metadata,
         )
+
+    def _tensor(self, e: _Entry, payload: bytes) -> np.ndarray:
+        """A tensor's exact decoded values, after the value checks of its element type.
+
+        float32, float16 and bfloat16 give float32 arrays (widening is exact); int8-row gives
+        float64 (``scale * q`` is exact in float64). Checks, first failure wins: float32, an
+        element that is NaN or infinite; float16 and bfloat16, an element whose exponent bits
+        are all ones; int8-row, every scale in row order (NaN or infinite:
+        ``non-finite-parameter``; +0.0, -0.0 or negative: ``invalid-value``), then every q in
+        element order (-128: ``invalid-value``).
+        """
+        shape = self.shapes[e.type]
+        code = _element_code(e.type, self.wtype, self.ntype)
+        if code == ELEMENT_FLOAT32:
+            arr = np.frombuffer(payload, dtype="<f4").astype(np.float32)
+            bad = np.flatnonzero(~np.isfinite(arr))
+            if bad.size:
+                j = int(bad[0])
+                _fail("non-finite-parameter", f"element {j} is {arr[j]}", e.name, 4 * j)
+            return arr.reshape(shape)
+        if code in (ELEMENT_FLOAT16, ELEMENT_BFLOAT16):
+            bits = np.frombuffer(payload, dtype="<u2")
+            exponent = 0x7C00 if code == ELEMENT_FLOAT16 else 0x7F80
+            bad = np.flatnonzero((bits & exponent) == exponent)
+            if bad.size:
+                j = int(bad[0])
+                what = "NaN" if bits[j] & (0x03FF if code == ELEMENT_FLOAT16 else 0x007F) else "infinite"
+                _fail("non-finite-parameter", f"{ELEMENT_TYPES[code]} element {j} (0x{int(bits[j]):04X}) "
+                      f"is {what}", e.name, 2 * j)
+            if code == ELEMENT_FLOAT16:
+                return bits.view("<f2").astype(np.float32).reshape(shape)
+            return (bits.astype(np.uint32) << 16).view(np.float32).reshape(shape)
+        a, k, c = _row_view(e.type, shape)
+        rows = a * c
+        scale = np.frombuffer(payload, dtype="<f4", count=rows).astype(np.float32)
+        q = np.frombuffer(payload, dtype="i1", offset=4 * rows)
+        bad = np.flatnonzero(~(np.isfinite(scale) & (scale > 0)))
+        if bad.size:
+            r = int(bad[0])
+            if not np.isfinite(scale[r]):
+                _fail("non-finite-parameter", f"int8-row scale of row {r} is {scale[r]}", e.name, 4 * r)
+            _fail("invalid-value", f"int8-row scale of row {r} is {scale[r]!r} (bits 0x"
+                  f"{int(scale[r:r + 1].view(np.uint32)[0]):08X}); scales must be > 0", e.name, 4 * r)
+        bad = np.flatnonzero(q == -128)
+        if bad.size:
+            j = int(bad[0])
+            _fail("invalid-value", f"int8-row element {j} is -128; q must be in -127 ... 127",
+                  e.name, 4 * rows + j)
+        values = scale.astype(np.float64).reshape(a, 1, c) * q.astype(np.float64).reshape(a, k, c)
+        return values.reshape(shape)
 
     def _prep(self, p: bytes) -> tuple[np.ndarray, np.ndarray]:
         count, reserved = struct.unpack_from("<II", p, 0)
@@ -1007,7 +1229,7 @@ class RawSection:
         return data
 
 
-def assemble(sections: list[RawSection], *, major: int = MAJOR_VERSION, minor: int = MINOR_VERSION,
+def assemble(sections: list[RawSection], *, major: int = MAJOR_VERSION, minor: int | None = None,
              header_flags: int = 0, section_count: int | None = None,
              file_length: int | None = None, trailer_reserved: int = 0, magic: bytes = MAGIC,
              header_checksum: int | None = None, table_checksum: int | None = None) -> bytes:
@@ -1016,8 +1238,15 @@ def assemble(sections: list[RawSection], *, major: int = MAJOR_VERSION, minor: i
     Sections follow each other at ``align8`` offsets unless one has ``offset_override``; section
     checksums are computed over the final file bytes at the declared offset and stored length,
     so that even an overlapping layout has consistent checksums.  Keyword arguments override
-    header fields for crafting broken files.
+    header fields for crafting broken files.  ``minor=None`` writes what :func:`write_model`
+    would: 1 when the first section is a 64-byte MODL whose weight type (byte 25) is a compact
+    type (1, 2 or 3), else 0.
     """
+    if minor is None:
+        first = sections[0] if sections else None
+        compact = (first is not None and first.type == b"MODL" and len(first.payload) == MODL_LENGTH
+                   and first.payload[25] in (ELEMENT_FLOAT16, ELEMENT_BFLOAT16, ELEMENT_INT8_ROW))
+        minor = 1 if compact else 0
     count = len(sections) if section_count is None else section_count
     table_end = HEADER_SIZE + ENTRY_SIZE * len(sections) + TRAILER_SIZE
     body = bytearray(table_end)
@@ -1138,8 +1367,10 @@ def model_sections(model: Model, *, codec: str = "zstd", shuffle: bool = True,
                    level: int = 19) -> list[RawSection]:
     """The sections :func:`write_model` writes, in spec §6 order (after ``model.check()``).
 
-    Every section gets ``codec``; only the float32 tensor sections are shuffled (unit 4), never
-    MODL, PREP, LABL or META, whose payloads are not arrays of 4-byte elements.
+    Every section gets ``codec``. With ``shuffle``, float32 tensor sections are shuffled with
+    unit 4 and float16/bfloat16 ones with unit 2; int8-row sections (scales, then int8) and MODL,
+    PREP, LABL and META are never filtered. Weights are encoded in ``model.weight_type`` and
+    ``model.node_type`` by the writer rules (see :func:`quantized`).
     """
     if codec not in _CODECS:
         raise ValueError(f"codec must be one of {sorted(_CODECS)}, got {codec!r}")
@@ -1147,19 +1378,23 @@ def model_sections(model: Model, *, codec: str = "zstd", shuffle: bool = True,
     c = _CODECS[codec]
     m = model.master.width if model.master is not None else 0
     k = float(np.float32(model.master.k)) if model.master is not None else 0.0
-    modl = struct.pack("<IIIIIIBBHf32x", LAYER_KIND_FFF, model.input_width, model.output_width,
+    wcode, ncode = ELEMENT_TYPES.index(model.weight_type), ELEMENT_TYPES.index(model.node_type)
+    modl = struct.pack("<IIIIIIBBBBf32x", LAYER_KIND_FFF, model.input_width, model.output_width,
                        model.depth, model.leaf_width, m, ACTIVATIONS.index(model.activation),
-                       ELEMENT_FLOAT32, 0, k)
+                       wcode, ncode, 0, k)
 
     def plain(t: bytes, payload: bytes) -> RawSection:
         return RawSection(t, payload, critical=SECTION_CRITICAL[t], codec=c, filter=FILTER_NONE,
                           unit=0, zstd_level=level)
 
     def tensor(t: bytes, arr: np.ndarray) -> RawSection:
-        payload = np.ascontiguousarray(arr, dtype="<f4").tobytes()
+        code = _element_code(t, wcode, ncode)
+        payload = _encode_tensor(t, arr, code)
+        unit = {ELEMENT_FLOAT32: 4, ELEMENT_FLOAT16: 2, ELEMENT_BFLOAT16: 2}.get(code, 0)
+        filtered = shuffle and unit != 0
         return RawSection(t, payload, critical=True, codec=c,
-                          filter=FILTER_SHUFFLE if shuffle else FILTER_NONE,
-                          unit=4 if shuffle else 0, zstd_level=level)
+                          filter=FILTER_SHUFFLE if filtered else FILTER_NONE,
+                          unit=unit if filtered else 0, zstd_level=level)
 
     sections = [plain(b"MODL", modl)]
     if model.prep_scale is not None and model.prep_offset is not None:
@@ -1189,11 +1424,71 @@ def write_model(model: Model, path: str | os.PathLike | None = None, *, codec: s
     Deterministic for a given zstandard library: zstd frames carry the content size and no
     checksum.  The file at ``path`` is replaced atomically (temporary file, then rename), so a
     reader never sees half a file.  An empty ``metadata`` list writes no META section.
+
+    The header says minor version 1 exactly when the weights are compact
+    (``model.weight_type != "float32"``), and 0 otherwise: an all-float32 model gives the same
+    bytes as a 1.0 writer. Compact weights are encoded from the arrays by the rules of
+    :func:`quantized`; writing a model read from a file this writer wrote gives the same bytes.
     """
-    data = assemble(model_sections(model, codec=codec, shuffle=shuffle, level=level))
+    minor = 0 if model.weight_type == "float32" else 1
+    data = assemble(model_sections(model, codec=codec, shuffle=shuffle, level=level), minor=minor)
     if path is not None:
         _atomic_write(os.fspath(path), data)
     return data
+
+
+def default_node_type(weight_type: str, depth: int = 1) -> str:
+    """The node type a converter picks by default: float32 for float32 and int8-row weights (and
+    for depth 0, which has no nodes), otherwise the weight type (float16 or bfloat16)."""
+    if weight_type not in ELEMENT_TYPES:
+        raise ValueError(f"unknown element type {weight_type!r}; expected one of {', '.join(ELEMENT_TYPES)}")
+    if depth == 0 or weight_type in ("float32", "int8-row"):
+        return "float32"
+    return weight_type
+
+
+def quantized(model: Model, weight_type: str = "float32", node_type: str | None = None) -> Model:
+    """A copy of ``model`` whose weights hold exactly the values a reader decodes after
+    :func:`write_model` writes them as ``weight_type`` (LFW1, LFW2, MSW1, MSW2) and
+    ``node_type`` (NODW); biases, preprocessing, ``k``, labels and metadata are unchanged.
+
+    ``node_type=None`` picks :func:`default_node_type`. The writer rules (format 1.1), from the
+    float32 weights (for int8-row, the values as given, read in float64):
+
+    - ``float16``: IEEE binary16, round to nearest, ties to even; a value that rounds to
+      infinity (``|x| >= 65520``) raises :class:`FormatError` (``invalid-value``);
+    - ``bfloat16``: the float32's upper 16 bits, rounded to nearest even on the bit pattern
+      (``(bits + 0x7FFF + ((bits >> 16) & 1)) >> 16``); rounding to infinity raises;
+    - ``int8-row``: per row (the weights feeding one output unit), ``m = max |w|``; a zero row is
+      scale 1.0 with every q 0; otherwise ``scale = float32(m / 127)`` and
+      ``q = clamp(round_half_even(w / scale), -127, 127)``, both divisions in float64; the value
+      is ``scale * q``.
+
+    float32, float16 and bfloat16 weights come back as float32 arrays, int8-row ones as float64
+    (``scale * q`` is exact in float64, not always in float32). ``quantized`` is idempotent, and
+    writing its result with the same types gives the same bytes as writing ``model``. This is
+    what ``fff-convert --check-inputs`` evaluates to measure what the compact types cost.
+    """
+    if node_type is None:
+        node_type = default_node_type(weight_type, model.depth)
+    out = _dataclass_replace(model, weight_type=weight_type, node_type=node_type)
+    out.check()
+    wcode, ncode = ELEMENT_TYPES.index(weight_type), ELEMENT_TYPES.index(node_type)
+    shapes = _tensor_shapes(model.input_width, model.output_width, model.depth, model.leaf_width,
+                            0 if model.master is None else model.master.width)
+
+    def dec(name: bytes, arr: np.ndarray) -> np.ndarray:
+        return _decoded_values(name, shapes[name], arr, _element_code(name, wcode, ncode))
+
+    out.node_weights = dec(b"NODW", model.node_weights)
+    out.node_biases = dec(b"NODB", model.node_biases)
+    out.w1, out.b1 = dec(b"LFW1", model.w1), dec(b"LFB1", model.b1)
+    out.w2, out.b2 = dec(b"LFW2", model.w2), dec(b"LFB2", model.b2)
+    if model.master is not None:
+        ms = model.master
+        out.master = MasterLeaf(dec(b"MSW1", ms.w1), dec(b"MSB1", ms.b1), dec(b"MSW2", ms.w2),
+                                dec(b"MSB2", ms.b2), float(np.float32(ms.k)))
+    return out
 
 
 def _atomic_write(path: str, data: bytes) -> None:

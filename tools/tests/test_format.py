@@ -419,12 +419,15 @@ def test_newer_minor_version_ignores_reserved_fields_but_not_padding() -> None:
     }
     for name, kw in broken.items():
         assert code_of(assemble(secs, **kw)) == "reserved-nonzero", name
-        assert validate_bytes(assemble(secs, minor=1, **kw)) is None, name
+        # 1.1: minor 1 is this reader's own version, so only minor 2 and later are newer
+        assert code_of(assemble(secs, minor=1, **kw)) == "reserved-nonzero", name
+        assert validate_bytes(assemble(secs, minor=2, **kw)) is None, name
     payload_broken = {
         "entry flag bit": patch(secs, "LFW1", flags_override=0x80000001),
         "entry reserved byte": patch(secs, "LFW1", reserved=9),
         "MODL reserved": patch(secs, "MODL", payload=modl_payload(
             i=4, o=3, d=1, h=2, res2=bytes(31) + b"\x01")),
+        "MODL reserved byte 27": patch(secs, "MODL", payload=modl_payload(i=4, o=3, d=1, h=2, res27=1)),
         "PREP reserved": [replace(s, payload=s.payload[:4] + b"\x01\0\0\0" + s.payload[8:])
                           if s.type in (b"PREP",) else s for s in secs],
         "LABL reserved": [replace(s, payload=s.payload[:4] + b"\x01\0\0\0" + s.payload[8:])
@@ -434,10 +437,15 @@ def test_newer_minor_version_ignores_reserved_fields_but_not_padding() -> None:
     }
     for name, changed in payload_broken.items():
         assert code_of(assemble(changed)) == "reserved-nonzero", name
-        assert validate_bytes(assemble(changed, minor=1)) is None, name
+        assert code_of(assemble(changed, minor=1)) == "reserved-nonzero", name
+        assert validate_bytes(assemble(changed, minor=2)) is None, name
     padded = patch(secs, "NODB", padding_byte=1)
     assert code_of(assemble(padded)) == "reserved-nonzero"
     assert code_of(assemble(padded, minor=1)) == "reserved-nonzero"
+    assert code_of(assemble(padded, minor=2)) == "reserved-nonzero"
+    # byte 26 is no longer reserved: a newer minor version does not make it ignorable
+    node_type = patch(secs, "MODL", payload=modl_payload(i=4, o=3, d=1, h=2, node=1))
+    assert code_of(assemble(node_type, minor=2)) == "invalid-value"
 
 
 def test_layout_rules() -> None:
@@ -557,15 +565,26 @@ def test_modl_field_rules() -> None:
         (dict(i=(1 << 24) + 1), "limit-exceeded"), (dict(o=(1 << 24) + 1), "limit-exceeded"),
         (dict(d=25), "limit-exceeded"), (dict(h=(1 << 16) + 1), "limit-exceeded"),
         (dict(m=(1 << 16) + 1), "limit-exceeded"), (dict(act=7), "unsupported-feature"),
-        (dict(act=255), "unsupported-feature"), (dict(elem=1), "unsupported-feature"),
-        (dict(elem=2), "unsupported-feature"), (dict(elem=3), "unsupported-feature"),
+        (dict(act=255), "unsupported-feature"),
+        # 1.1: types 1 ... 3 are defined (then the float32-sized tensors do not match)
+        (dict(elem=1), "shape-mismatch"), (dict(elem=2), "shape-mismatch"),
+        (dict(elem=3), "shape-mismatch"),
         (dict(elem=4), "unsupported-feature"), (dict(elem=255), "unsupported-feature"),
-        (dict(res1=0x100), "reserved-nonzero"), (dict(k=float("nan")), "non-finite-parameter"),
+        (dict(node=4), "unsupported-feature"), (dict(elem=1, node=4), "unsupported-feature"),
+        (dict(node=1), "invalid-value"), (dict(node=3), "invalid-value"),
+        (dict(elem=1, node=1, d=0), "invalid-value"),
+        (dict(elem=2, node=2), "shape-mismatch"), (dict(elem=3, node=1), "shape-mismatch"),
+        (dict(res27=1), "reserved-nonzero"), (dict(elem=1, res27=0x80), "reserved-nonzero"),
+        (dict(k=float("nan")), "non-finite-parameter"),
         (dict(k=float("-inf")), "non-finite-parameter"), (dict(k=1e-30), "invalid-value"),
         (dict(k=b"\0\0\0\x80"), "invalid-value"),
         # field order: layer kind before widths, widths before activation, ...
         (dict(kind=3, i=0), "unsupported-feature"), (dict(i=1 << 30, act=9), "limit-exceeded"),
-        (dict(act=9, elem=1), "unsupported-feature"), (dict(elem=1, k=float("nan")), "unsupported-feature"),
+        (dict(act=9, elem=1), "unsupported-feature"), (dict(elem=4, k=float("nan")), "unsupported-feature"),
+        (dict(elem=1, k=float("nan")), "non-finite-parameter"),
+        (dict(elem=9, node=1), "unsupported-feature"), (dict(node=9, res27=1), "unsupported-feature"),
+        (dict(node=1, res27=1), "invalid-value"), (dict(elem=1, node=1, d=0, res27=1), "invalid-value"),
+        (dict(res27=1, k=float("nan")), "reserved-nonzero"),
         (dict(k=float("nan"), res2=b"\1" * 32), "non-finite-parameter"),
         (dict(k=2.0, res2=b"\1" * 32), "invalid-value"),
     ]
