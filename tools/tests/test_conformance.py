@@ -8,10 +8,14 @@ import struct
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import make_conformance
-from pyfff.format import ACTIVATIONS, ERROR_CODES, describe, read_model, validate_bytes
+from pyfff.format import (
+    ACTIVATIONS, ELEMENT_TYPES, ERROR_CODES, MINOR_VERSION, describe, read_model, validate_bytes,
+    write_model,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "conformance"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
@@ -29,8 +33,9 @@ def test_regenerating_reproduces_the_committed_bytes(tmp_path: Path) -> None:
 
 
 def test_manifest_schema() -> None:
-    assert set(MANIFEST) == {"format_version", "valid", "invalid"}
-    assert MANIFEST["format_version"] == "1.0"
+    assert set(MANIFEST) == {"format_version", "changes", "valid", "invalid"}
+    assert MANIFEST["format_version"] == "1.1"
+    assert MANIFEST["changes"] and all(isinstance(c, str) and c.strip() for c in MANIFEST["changes"])
     for item in MANIFEST["valid"]:
         assert set(item) == {"file", "description"}
         assert re.fullmatch(r"valid/[a-z0-9_]+\.fff", item["file"]), item
@@ -121,5 +126,54 @@ def test_valid_files_cover_the_required_features() -> None:
              "MSW2", "MSB2", "LABL", "META"}
     unknown = [s for s in sections if s["type"] not in known]
     assert unknown and all(not s["critical"] for s in unknown)
-    newer = [info for info in infos.values() if info["minor"] > 0]
+    newer = [info for info in infos.values() if info["minor"] > MINOR_VERSION]
     assert newer and any(info["header_flags"] != 0 for info in newer)
+
+
+def test_valid_files_cover_every_element_type_combination() -> None:
+    """Format 1.1: every weight type, and every node type with each compact weight type."""
+    models = {rel: read_model(CORPUS / rel) for rel in VALID}
+    pairs = {(m.weight_type, m.node_type) for m in models.values()}
+    assert {w for w, _ in pairs} == set(ELEMENT_TYPES)
+    assert {n for _, n in pairs} == set(ELEMENT_TYPES)
+    for wanted in [("float16", "float32"), ("float16", "float16"), ("bfloat16", "bfloat16"),
+                   ("bfloat16", "float16"), ("int8-row", "float32"), ("int8-row", "int8-row")]:
+        assert wanted in pairs, wanted
+    assert all(n == "float32" for w, n in pairs if w == "float32")
+    assert any(m.master is not None and m.weight_type == "int8-row" for m in models.values())
+    assert any(m.depth == 0 and m.weight_type != "float32" for m in models.values())
+    # int8-row values are exact products scale * q, kept in float64; the others are float32
+    for m in models.values():
+        assert m.w1.dtype == (np.float64 if m.weight_type == "int8-row" else np.float32)
+        assert m.node_weights.dtype == (np.float64 if m.node_type == "int8-row" else np.float32)
+    # minor 1 exactly for compact weights, as the reference writer writes (except the files
+    # crafted to say another minor version)
+    for rel in VALID:
+        info, m = describe((CORPUS / rel).read_bytes()), models[rel]
+        if info["minor"] in (0, 1) and "minor" not in rel:
+            assert info["minor"] == (0 if m.weight_type == "float32" else 1), rel
+
+
+# Compact corpus files that are plain write_model output, with the settings they were written with.
+WRITTEN_BY_THE_WRITER = {
+    "valid/float16_weights_float32_nodes.fff": {},
+    "valid/float16_float16_master.fff": dict(codec="none", shuffle=False),
+    "valid/float16_subnormal_and_extreme.fff": dict(codec="none"),
+    "valid/bfloat16_bfloat16.fff": {},
+    "valid/bfloat16_weights_float16_nodes.fff": dict(codec="none"),
+    "valid/int8_row_weights_float32_nodes.fff": {},
+    "valid/int8_row_int8_row.fff": dict(codec="none", shuffle=False),
+    "valid/int8_row_master.fff": {},
+    "valid/int8_row_zero_rows.fff": dict(codec="none", shuffle=False),
+    "valid/float16_depth0_master.fff": dict(codec="none"),
+}
+
+
+@pytest.mark.parametrize("rel", sorted(WRITTEN_BY_THE_WRITER))
+def test_writing_a_compact_file_read_back_gives_the_same_bytes(rel: str) -> None:
+    """The design's round trip: a model read from a file this writer wrote writes the same bytes
+    (int8-row re-quantises scale * q to the same scale and q)."""
+    data = (CORPUS / rel).read_bytes()
+    model = read_model(data)
+    assert model.weight_type != "float32"
+    assert write_model(model, **WRITTEN_BY_THE_WRITER[rel]) == data
