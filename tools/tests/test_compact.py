@@ -474,3 +474,17 @@ def test_all_combinations_are_valid_files() -> None:
         data = write_model(make_model(seed=depth, d=depth, weight_type=weight, node_type=node),
                            shuffle=shuffle)
         assert validate_bytes(data) is None, (weight, node, depth, shuffle)
+
+
+def test_golden_outputs_cover_every_compact_type_with_a_master_leaf_and_depth_3() -> None:
+    """fixtures/golden holds float64 reference outputs for compact models (make_golden.py);
+    test_reference.py re-evaluates every golden file from its model file."""
+    import json
+    from pathlib import Path
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    found = set()
+    for path in sorted((fixtures / "golden").glob("*.json")):
+        model = read_model(fixtures / json.loads(path.read_text())["model"])
+        if model.master is not None and model.depth >= 3:
+            found.add(model.weight_type)
+    assert found >= {"float16", "bfloat16", "int8-row"}
