@@ -55,18 +55,27 @@ struct InfoCommand: ParsableCommand {
         lines.append("file: \(path)")
         lines.append("format: version \(layout.majorVersion).\(layout.minorVersion), \(layout.fileLength) bytes, \(layout.sections.count) sections")
         lines.append("sections:")
-        var table = [["type", "kind", "codec", "filter", "offset", "stored", "decoded", "ratio"]]
+        var table = [["type", "kind", "element", "codec", "filter", "offset", "stored", "decoded", "ratio"]]
         for section in layout.sections {
             table.append([
                 section.type, (section.isCritical ? "critical" : "ancillary") + (section.isKnown ? "" : " (unknown, skipped)"),
+                model.elementType(ofSection: section.type)?.name ?? "-",
                 section.codec.description, section.filter.description, String(section.offset),
                 String(section.storedLength), String(section.decodedLength), fixed(section.compressionRatio, 2),
             ])
         }
         let stored = layout.sections.reduce(0) { $0 + $1.storedLength }
         let decoded = layout.sections.reduce(0) { $0 + $1.decodedLength }
-        table.append(["total", "", "", "", "", String(stored), String(decoded), fixed(stored == 0 ? 1 : Double(decoded) / Double(stored), 2)])
-        lines += align(table, rightAligned: [4, 5, 6, 7]).map { "  " + $0 }
+        table.append(["total", "", "", "", "", "", String(stored), String(decoded), fixed(stored == 0 ? 1 : Double(decoded) / Double(stored), 2)])
+        lines += align(table, rightAligned: [5, 6, 7, 8]).map { "  " + $0 }
+
+        lines.append("tensor groups:")
+        var groups = [["group", "sections", "element", "stored", "decoded"]]
+        for group in TensorGroup.groups(of: file) {
+            groups.append([group.name, group.sections.joined(separator: " "), group.elementType.name,
+                           String(group.storedBytes), String(group.decodedBytes)])
+        }
+        lines += align(groups, rightAligned: [3, 4]).map { "  " + $0 }
 
         lines.append("layer: fff")
         lines.append("  depth: \(model.depth) (\(summary.leaves) leaves, \(summary.nodes) nodes)")
@@ -161,6 +170,7 @@ struct InfoCommand: ParsableCommand {
             if case .shuffle(let u) = section.filter { unit = u }
             return .object([
                 ("type", .string(section.type)),
+                ("element_type", .optional(file.model.elementType(ofSection: section.type)?.name)),
                 ("critical", .bool(section.isCritical)),
                 ("known", .bool(section.isKnown)),
                 ("codec", .string(section.codec.description)),
@@ -170,6 +180,15 @@ struct InfoCommand: ParsableCommand {
                 ("stored_bytes", .int(section.storedLength)),
                 ("decoded_bytes", .int(section.decodedLength)),
                 ("compression_ratio", .double(section.compressionRatio)),
+            ])
+        }
+        let groups: [JSONValue] = TensorGroup.groups(of: file).map { group in
+            .object([
+                ("group", .string(group.name)),
+                ("sections", .array(group.sections.map(JSONValue.string))),
+                ("element_type", .string(group.elementType.name)),
+                ("stored_bytes", .int(group.storedBytes)),
+                ("decoded_bytes", .int(group.decodedBytes)),
             ])
         }
         var layer: [(String, JSONValue)] = [
@@ -197,6 +216,7 @@ struct InfoCommand: ParsableCommand {
             ("format_version", .string("\(layout.majorVersion).\(layout.minorVersion)")),
             ("file_bytes", .int(layout.fileLength)),
             ("sections", .array(sections)),
+            ("tensor_groups", .array(groups)),
             ("layer", .object(layer)),
             ("parameters", .object([
                 ("nodes", .int(summary.nodeParameters)),
@@ -218,5 +238,34 @@ struct InfoCommand: ParsableCommand {
             ("preprocessing", preprocessing),
             ("metadata", .array(model.metadata.map { .object([("key", .string($0.key)), ("value", .string($0.value))]) })),
         ])
+    }
+}
+
+/// The tensors of a file in the groups whose element type a file states (spec §7.2): node
+/// weights, leaf weights and master weights, and the biases (always float32), with the bytes
+/// each group takes stored and decoded.
+struct TensorGroup {
+    let name: String
+    let sections: [String]
+    let elementType: ElementType
+    let storedBytes: Int
+    let decodedBytes: Int
+
+    /// The groups present in `file`, in file-format order.
+    static func groups(of file: FFFFile) -> [TensorGroup] {
+        let model = file.model
+        let plan: [(String, [String], ElementType)] = [
+            ("node weights", ["NODW"], model.nodeType),
+            ("leaf weights", ["LFW1", "LFW2"], model.weightType),
+            ("master weights", ["MSW1", "MSW2"], model.weightType),
+            ("biases", ["NODB", "LFB1", "LFB2", "MSB1", "MSB2"], .float32),
+        ]
+        return plan.compactMap { name, types, element in
+            let present = file.layout.sections.filter { types.contains($0.type) }
+            guard !present.isEmpty else { return nil }
+            return TensorGroup(name: name, sections: present.map(\.type), elementType: element,
+                               storedBytes: present.reduce(0) { $0 + $1.storedLength },
+                               decodedBytes: present.reduce(0) { $0 + $1.decodedLength })
+        }
     }
 }

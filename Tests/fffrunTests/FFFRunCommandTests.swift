@@ -186,6 +186,42 @@ import FastFeedforward
         #expect(metadata.first == ["key": "name", "value": "compass"])
     }
 
+    /// Each tensor group's element type and bytes, for every type: decoded bytes follow from
+    /// the shape (spec §7.2: 2 bytes per float16/bfloat16 element; int8-row 1 byte per element
+    /// plus a float32 scale per row).
+    @Test(arguments: [(ElementType.float16, ElementType.float32), (.bfloat16, .bfloat16), (.int8Row, .float32), (.int8Row, .int8Row)])
+    func infoShowsTensorGroupTypesAndBytes(weights: ElementType, nodes: ElementType) throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("compact.fff")
+        try FFFWriter.write(try Self.model().converted(weightType: weights, nodeType: nodes), to: path)
+        let (i, o, d, h, m) = (6, 4, 3, 2, 5)
+        let (leaves, nodeCount) = (1 << d, (1 << d) - 1)
+        func bytes(_ type: ElementType, count: Int, rows: Int) -> Int {
+            switch type {
+            case .float32: 4 * count
+            case .float16, .bfloat16: 2 * count
+            case .int8Row: count + 4 * rows
+            }
+        }
+        let nodeBytes = bytes(nodes, count: nodeCount * i, rows: nodeCount)
+        let leafBytes = bytes(weights, count: leaves * i * h, rows: leaves * h) + bytes(weights, count: leaves * h * o, rows: leaves * o)
+        let masterBytes = bytes(weights, count: i * m, rows: m) + bytes(weights, count: m * o, rows: o)
+        let result = try FFFRunBinary.run(["info", "--json", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(root["format_version"] as? String == "1.1")
+        let groups = try #require(root["tensor_groups"] as? [[String: Any]])
+        let found = Dictionary(uniqueKeysWithValues: groups.map { ($0["group"] as! String, $0) })
+        #expect(found["node weights"]?["element_type"] as? String == nodes.name)
+        #expect(found["node weights"]?["decoded_bytes"] as? Int == nodeBytes)
+        #expect(found["leaf weights"]?["element_type"] as? String == weights.name)
+        #expect(found["leaf weights"]?["decoded_bytes"] as? Int == leafBytes)
+        #expect(found["master weights"]?["decoded_bytes"] as? Int == masterBytes)
+        #expect(found["biases"]?["element_type"] as? String == "float32")
+        let text = try FFFRunBinary.run(["info", path]).stdout
+        #expect(text.contains("tensor groups:") && text.contains(weights.name), "\(text)")
+    }
+
     @Test func infoOnInvalidFile() throws {
         let (directory, _, invalid) = try files()
         defer { withExtendedLifetime(directory) {} }
