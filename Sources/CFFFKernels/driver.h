@@ -8,6 +8,16 @@
  *                 one record takes a whole panel (FFF_PANEL_ROWS units) per pass
  *   TILE_CB       records per pass over a panel (1 ... 4)
  *   NODE_CB       records per pass over a node's weights (1 ... 4)
+ *   CVT_F16(p), CVT_BF16(p), CVT_I8(p)
+ *                 VW weights of that element type at p (any alignment) widened to a vector of
+ *                 floats (exactly: every float16, bfloat16 and int8 value is a float32)
+ *
+ * Every kernel that reads weights takes their element type T (FFF_ELEMENT_*) as a compile-time
+ * constant: the functions are instantiated once per type, and the exported entry points pick the
+ * instantiation from the plan. A compact weight vector is widened as it is loaded and then used
+ * exactly like a float32 one, so the summation orders below hold for every type; an int8-row
+ * sum (a node score's dot product, a hidden unit's sum, an output's accumulated vector) is then
+ * multiplied by the row's scale, before the bias is added.
  *
  * Summation orders (these make single and batched results bitwise identical):
  *   node score   four interleaved vector accumulators over blocks of VW inputs (in each whole
@@ -49,6 +59,31 @@ typedef float FN(v4) __attribute__((vector_size(16)));
 #define VSTORE(p, v) (*(vf *)(p) = (v))
 
 INL vf FN(vzero)(void) { vf z = {0}; return z; }
+
+/* VW weights of type T starting at element `i` of `w`. Float32 rows are 64-byte aligned (VW
+ * floats at a multiple of VW); compact ones are read unaligned. */
+INL vf FN(wload)(const int T, const void *w, int64_t i)
+{
+    switch (T) {
+    case FFF_ELEMENT_FLOAT16: return CVT_F16((const uint16_t *)w + i);
+    case FFF_ELEMENT_BFLOAT16: return CVT_BF16((const uint16_t *)w + i);
+    case FFF_ELEMENT_INT8_ROW: return CVT_I8((const int8_t *)w + i);
+    default: return VLOAD((const float *)w + i);
+    }
+}
+
+/* `w` advanced by `i` elements of type T. */
+INL const void *FN(wat)(const int T, const void *w, int64_t i)
+{
+    switch (T) {
+    case FFF_ELEMENT_FLOAT16:
+    case FFF_ELEMENT_BFLOAT16: return (const uint16_t *)w + i;
+    case FFF_ELEMENT_INT8_ROW: return (const int8_t *)w + i;
+    default: return (const float *)w + i;
+    }
+}
+
+#define FOR_EACH_TYPE(X) X(0) X(1) X(2) X(3)
 INL vf FN(vsplat)(float s) { return FN(vzero)() + s; }
 
 INL float FN(hsum4)(FN(v4) v)
@@ -101,14 +136,15 @@ INL void FN(prep)(const fff_plan *p, const float *raw, int preprocessed, float *
 
 /* ---- node scores: C records against one weight row, four accumulators per record ---------- */
 
-INL void FN(node_dots)(const int C, const float *w, const float *const *xs, int64_t n, float *dots)
+INL void FN(node_dots)(const int T, const int C, const void *w, const float *const *xs, int64_t n,
+                       float *dots)
 {
     vf a0[4], a1[4], a2[4], a3[4];
     for (int c = 0; c < C; c++) a0[c] = a1[c] = a2[c] = a3[c] = FN(vzero)();
     int64_t k = 0;
     for (; k + 4 * VW <= n; k += 4 * VW) {
-        const vf w0 = VLOAD(w + k), w1 = VLOAD(w + k + VW);
-        const vf w2 = VLOAD(w + k + 2 * VW), w3 = VLOAD(w + k + 3 * VW);
+        const vf w0 = FN(wload)(T, w, k), w1 = FN(wload)(T, w, k + VW);
+        const vf w2 = FN(wload)(T, w, k + 2 * VW), w3 = FN(wload)(T, w, k + 3 * VW);
         for (int c = 0; c < C; c++) {
             const float *x = xs[c] + k;
             a0[c] = FMA_V(w0, VLOAD(x), a0[c]);
@@ -118,36 +154,50 @@ INL void FN(node_dots)(const int C, const float *w, const float *const *xs, int6
         }
     }
     for (; k < n; k += VW) {
-        const vf wv = VLOAD(w + k);
+        const vf wv = FN(wload)(T, w, k);
         for (int c = 0; c < C; c++) a0[c] = FMA_V(wv, VLOAD(xs[c] + k), a0[c]);
     }
     for (int c = 0; c < C; c++) dots[c] = FN(hsum)((a0[c] + a1[c]) + (a2[c] + a3[c]));
 }
 
-static void FN(node_dots_1)(const float *w, const float *const *xs, int64_t n, float *d) { FN(node_dots)(1, w, xs, n, d); }
-#if NODE_CB >= 2
-static void FN(node_dots_2)(const float *w, const float *const *xs, int64_t n, float *d) { FN(node_dots)(2, w, xs, n, d); }
-#endif
-#if NODE_CB >= 3
-static void FN(node_dots_3)(const float *w, const float *const *xs, int64_t n, float *d) { FN(node_dots)(3, w, xs, n, d); }
-#endif
+#define DEF_NODE(T, C)                                                                             \
+    __attribute__((unused)) static void FN(node_dots_##T##_##C)(const void *w, const float *const *xs, int64_t n, float *d) \
+    {                                                                                              \
+        FN(node_dots)(T, C, w, xs, n, d);                                                          \
+    }
+#define DEF_NODES(T) DEF_NODE(T, 1) DEF_NODE(T, 2) DEF_NODE(T, 3) DEF_NODE(T, 4)
+FOR_EACH_TYPE(DEF_NODES)
+
+/* One record's dot product with node row `w` of type T (a compile-time constant). */
+INL float FN(node_dot)(const int T, const void *w, const float *x, int64_t n)
+{
+    float dot;
+    switch (T) {
+    case 1: FN(node_dots_1_1)(w, &x, n, &dot); break;
+    case 2: FN(node_dots_2_1)(w, &x, n, &dot); break;
+    case 3: FN(node_dots_3_1)(w, &x, n, &dot); break;
+    default: FN(node_dots_0_1)(w, &x, n, &dot); break;
+    }
+    return dot;
+}
+
+#define CASE_NODE(T, C) \
+    case (T) * 16 + (C): FN(node_dots_##T##_##C)(w, xs, n, d); return;
 #if NODE_CB >= 4
-static void FN(node_dots_4)(const float *w, const float *const *xs, int64_t n, float *d) { FN(node_dots)(4, w, xs, n, d); }
+#define CASE_NODES(T) CASE_NODE(T, 1) CASE_NODE(T, 2) CASE_NODE(T, 3) CASE_NODE(T, 4)
+#elif NODE_CB >= 3
+#define CASE_NODES(T) CASE_NODE(T, 1) CASE_NODE(T, 2) CASE_NODE(T, 3)
+#elif NODE_CB >= 2
+#define CASE_NODES(T) CASE_NODE(T, 1) CASE_NODE(T, 2)
+#else
+#define CASE_NODES(T) CASE_NODE(T, 1)
 #endif
 
-static void FN(node_dots_any)(int C, const float *w, const float *const *xs, int64_t n, float *d)
+static void FN(node_dots_any)(int T, int C, const void *w, const float *const *xs, int64_t n, float *d)
 {
-    switch (C) {
-#if NODE_CB >= 4
-    case 4: FN(node_dots_4)(w, xs, n, d); return;
-#endif
-#if NODE_CB >= 3
-    case 3: FN(node_dots_3)(w, xs, n, d); return;
-#endif
-#if NODE_CB >= 2
-    case 2: FN(node_dots_2)(w, xs, n, d); return;
-#endif
-    default: FN(node_dots_1)(w, xs, n, d); return;
+    switch (T * 16 + C) {
+    FOR_EACH_TYPE(CASE_NODES)
+    default: __builtin_unreachable();
     }
 }
 
@@ -155,101 +205,146 @@ static void FN(node_dots_any)(int C, const float *w, const float *const *xs, int
  * Hidden weights are stored in panels (see fff_plan): within a panel, input block kb of row r
  * (VW floats) is at w + kb * kstride + r * VW, so a pass over a panel reads memory in order. */
 
-INL void FN(tile)(const int R, const int C, const float *w, int64_t kstride,
+INL void FN(tile)(const int T, const int R, const int C, const void *w, int64_t kstride,
                   const float *const *xs, int64_t n, float *sums)
 {
     vf acc[32];
     const float *xp[4];
     for (int i = 0; i < R * C; i++) acc[i] = FN(vzero)();
     for (int c = 0; c < C; c++) xp[c] = xs[c];
-    for (int64_t k = 0; k < n; k += VW, w += kstride) {
+    int64_t wi = 0;
+    for (int64_t k = 0; k < n; k += VW, wi += kstride) {
         vf xv[4];
         for (int c = 0; c < C; c++) xv[c] = VLOAD(xp[c] + k);
         for (int r = 0; r < R; r++) {
-            const vf wv = VLOAD(w + r * VW);
+            const vf wv = FN(wload)(T, w, wi + r * VW);
             for (int c = 0; c < C; c++) acc[c * R + r] = FMA_V(wv, xv[c], acc[c * R + r]);
         }
     }
     for (int i = 0; i < R * C; i++) sums[i] = FN(hsum)(acc[i]);
 }
 
-#define DEF_TILE(R, C)                                                                             \
-    static void FN(tile_##R##x##C)(const float *w, int64_t ws, const float *const *xs, int64_t n, \
-                                   float *sums)                                                    \
+#define DEF_TILE(T, R, C)                                                                          \
+    __attribute__((unused)) static void FN(tile_##T##_##R##x##C)(const void *w, int64_t ws, const float *const *xs,       \
+                                         int64_t n, float *sums)                                   \
     {                                                                                              \
-        FN(tile)(R, C, w, ws, xs, n, sums);                                                        \
+        FN(tile)(T, R, C, w, ws, xs, n, sums);                                                     \
     }
-#define CASE_TILE(R, C) \
-    case (C) * 16 + (R): FN(tile_##R##x##C)(w, ws, xs, n, sums); return;
+#define CASE_TILE(T, R, C) \
+    case ((T) * 4 + (C)) * 16 + (R): FN(tile_##T##_##R##x##C)(w, ws, xs, n, sums); return;
 
-DEF_TILE(1, 1) DEF_TILE(2, 1) DEF_TILE(3, 1) DEF_TILE(4, 1)
-DEF_TILE(5, 1) DEF_TILE(6, 1) DEF_TILE(7, 1) DEF_TILE(8, 1)
-#if TILE_CB >= 2
-DEF_TILE(1, 2) DEF_TILE(2, 2) DEF_TILE(3, 2) DEF_TILE(4, 2)
-#endif
-#if TILE_CB >= 3
-DEF_TILE(1, 3) DEF_TILE(2, 3) DEF_TILE(3, 3) DEF_TILE(4, 3)
-#endif
+#define DEF_TILES_1(T) DEF_TILE(T, 1, 1) DEF_TILE(T, 2, 1) DEF_TILE(T, 3, 1) DEF_TILE(T, 4, 1) \
+                       DEF_TILE(T, 5, 1) DEF_TILE(T, 6, 1) DEF_TILE(T, 7, 1) DEF_TILE(T, 8, 1)
+#define CASE_TILES_1(T) CASE_TILE(T, 1, 1) CASE_TILE(T, 2, 1) CASE_TILE(T, 3, 1) CASE_TILE(T, 4, 1) \
+                        CASE_TILE(T, 5, 1) CASE_TILE(T, 6, 1) CASE_TILE(T, 7, 1) CASE_TILE(T, 8, 1)
+#define DEF_TILES_C(T, C) DEF_TILE(T, 1, C) DEF_TILE(T, 2, C) DEF_TILE(T, 3, C) DEF_TILE(T, 4, C)
+#define CASE_TILES_C(T, C) CASE_TILE(T, 1, C) CASE_TILE(T, 2, C) CASE_TILE(T, 3, C) CASE_TILE(T, 4, C)
 #if TILE_CB >= 4
-DEF_TILE(1, 4) DEF_TILE(2, 4) DEF_TILE(3, 4) DEF_TILE(4, 4)
+#define DEF_TILES(T) DEF_TILES_1(T) DEF_TILES_C(T, 2) DEF_TILES_C(T, 3) DEF_TILES_C(T, 4)
+#define CASE_TILES(T) CASE_TILES_1(T) CASE_TILES_C(T, 2) CASE_TILES_C(T, 3) CASE_TILES_C(T, 4)
+#elif TILE_CB >= 3
+#define DEF_TILES(T) DEF_TILES_1(T) DEF_TILES_C(T, 2) DEF_TILES_C(T, 3)
+#define CASE_TILES(T) CASE_TILES_1(T) CASE_TILES_C(T, 2) CASE_TILES_C(T, 3)
+#elif TILE_CB >= 2
+#define DEF_TILES(T) DEF_TILES_1(T) DEF_TILES_C(T, 2)
+#define CASE_TILES(T) CASE_TILES_1(T) CASE_TILES_C(T, 2)
+#else
+#define DEF_TILES(T) DEF_TILES_1(T)
+#define CASE_TILES(T) CASE_TILES_1(T)
 #endif
+FOR_EACH_TYPE(DEF_TILES)
 
-static void FN(tile_any)(int R, int C, const float *w, int64_t ws, const float *const *xs,
+static void FN(tile_any)(int T, int R, int C, const void *w, int64_t ws, const float *const *xs,
                          int64_t n, float *sums)
 {
-    switch (C * 16 + R) {
-    CASE_TILE(1, 1) CASE_TILE(2, 1) CASE_TILE(3, 1) CASE_TILE(4, 1)
-    CASE_TILE(5, 1) CASE_TILE(6, 1) CASE_TILE(7, 1) CASE_TILE(8, 1)
-#if TILE_CB >= 2
-    CASE_TILE(1, 2) CASE_TILE(2, 2) CASE_TILE(3, 2) CASE_TILE(4, 2)
-#endif
-#if TILE_CB >= 3
-    CASE_TILE(1, 3) CASE_TILE(2, 3) CASE_TILE(3, 3) CASE_TILE(4, 3)
-#endif
-#if TILE_CB >= 4
-    CASE_TILE(1, 4) CASE_TILE(2, 4) CASE_TILE(3, 4) CASE_TILE(4, 4)
-#endif
+    switch ((T * 4 + C) * 16 + R) {
+    FOR_EACH_TYPE(CASE_TILES)
     default: __builtin_unreachable();
     }
 }
 
 /* h[c * hstride + j] = act(bias[j] + dot(row j, xs[c])) for j < width, c < C; the rows are
- * stored as panels of FFF_PANEL_ROWS (the last one may be shorter) of `stride` inputs each. */
-static void FN(hidden)(const float *panels, const float *bias, int64_t width, int64_t stride,
-                       int32_t act, const float *const *xs, int C, float *h, int64_t hstride)
+ * stored as panels of FFF_PANEL_ROWS (the last one may be shorter) of `stride` inputs each, of
+ * element type T. With `scale` (int8-row), the dot product is multiplied by scale[j] first. */
+INL void FN(hidden)(const int T, const void *panels, const float *scale, const float *bias,
+                    int64_t width, int64_t stride, int32_t act, const float *const *xs, int C,
+                    float *h, int64_t hstride)
 {
     float sums[32];
     for (int64_t p0 = 0; p0 < width; p0 += FFF_PANEL_ROWS) {
         const int64_t rows = (width - p0) < FFF_PANEL_ROWS ? (width - p0) : FFF_PANEL_ROWS;
-        const float *panel = panels + p0 * stride;
+        const void *panel = FN(wat)(T, panels, p0 * stride);
         const int64_t block = (C == 1) ? FFF_PANEL_ROWS : TILE_RB;
         for (int64_t r0 = 0; r0 < rows; r0 += block) {
             const int R = (int)((rows - r0) < block ? (rows - r0) : block);
-            FN(tile_any)(R, C, panel + r0 * VW, rows * VW, xs, stride, sums);
+            FN(tile_any)(T, R, C, FN(wat)(T, panel, r0 * VW), rows * VW, xs, stride, sums);
             for (int c = 0; c < C; c++)
-                for (int r = 0; r < R; r++)
-                    h[c * hstride + p0 + r0 + r] =
-                        fff_activation_apply(act, sums[c * R + r] + bias[p0 + r0 + r]);
+                for (int r = 0; r < R; r++) {
+                    const int64_t j = p0 + r0 + r;
+                    float sum = sums[c * R + r];
+                    if (T == FFF_ELEMENT_INT8_ROW) sum = sum * scale[j];
+                    h[c * hstride + j] = fff_activation_apply(act, sum + bias[j]);
+                }
         }
     }
 }
 
-/* y[0 ..< ostride] = bias + sum_b h[b] * w2[b]; w2 rows of `ostride` floats. */
-static void FN(output)(const float *h, int64_t width, const float *w2, const float *bias,
-                       int64_t ostride, float *y)
+/* y[0 ..< ostride] = bias + sum_b h[b] * w2[b]; w2 rows of `ostride` elements of type T; with
+ * `scale` (int8-row, one per output), the accumulated sum is multiplied by scale first. */
+INL void FN(output)(const int T, const float *h, int64_t width, const void *w2, const float *scale,
+                    const float *bias, int64_t ostride, float *y)
 {
     for (int64_t o = 0; o < ostride; o += VW) {
         vf a0 = FN(vzero)(), a1 = a0, a2 = a0, a3 = a0;
-        const float *col = w2 + o;
         int64_t b = 0;
         for (; b + 4 <= width; b += 4) {
-            a0 = FMA_V(FN(vsplat)(h[b]), VLOAD(col + b * ostride), a0);
-            a1 = FMA_V(FN(vsplat)(h[b + 1]), VLOAD(col + (b + 1) * ostride), a1);
-            a2 = FMA_V(FN(vsplat)(h[b + 2]), VLOAD(col + (b + 2) * ostride), a2);
-            a3 = FMA_V(FN(vsplat)(h[b + 3]), VLOAD(col + (b + 3) * ostride), a3);
+            a0 = FMA_V(FN(vsplat)(h[b]), FN(wload)(T, w2, o + b * ostride), a0);
+            a1 = FMA_V(FN(vsplat)(h[b + 1]), FN(wload)(T, w2, o + (b + 1) * ostride), a1);
+            a2 = FMA_V(FN(vsplat)(h[b + 2]), FN(wload)(T, w2, o + (b + 2) * ostride), a2);
+            a3 = FMA_V(FN(vsplat)(h[b + 3]), FN(wload)(T, w2, o + (b + 3) * ostride), a3);
         }
-        for (; b < width; b++) a0 = FMA_V(FN(vsplat)(h[b]), VLOAD(col + b * ostride), a0);
-        VSTORE(y + o, ((a0 + a1) + (a2 + a3)) + VLOAD(bias + o));
+        for (; b < width; b++) a0 = FMA_V(FN(vsplat)(h[b]), FN(wload)(T, w2, o + b * ostride), a0);
+        vf sum = (a0 + a1) + (a2 + a3);
+        if (T == FFF_ELEMENT_INT8_ROW) sum = sum * VLOAD(scale + o);
+        VSTORE(y + o, sum + VLOAD(bias + o));
+    }
+}
+
+#define DEF_LAYER(T)                                                                               \
+    static void FN(hidden_##T)(const void *panels, const float *scale, const float *bias,          \
+                               int64_t width, int64_t stride, int32_t act, const float *const *xs, \
+                               int C, float *h, int64_t hstride)                                   \
+    {                                                                                              \
+        FN(hidden)(T, panels, scale, bias, width, stride, act, xs, C, h, hstride);                 \
+    }                                                                                              \
+    static void FN(output_##T)(const float *h, int64_t width, const void *w2, const float *scale,  \
+                               const float *bias, int64_t ostride, float *y)                       \
+    {                                                                                              \
+        FN(output)(T, h, width, w2, scale, bias, ostride, y);                                      \
+    }
+FOR_EACH_TYPE(DEF_LAYER)
+
+/* The instantiation for type T (a compile-time constant or not). */
+static inline void FN(hidden_t)(int T, const void *panels, const float *scale, const float *bias,
+                                int64_t width, int64_t stride, int32_t act, const float *const *xs,
+                                int C, float *h, int64_t hstride)
+{
+    switch (T) {
+    case 1: FN(hidden_1)(panels, scale, bias, width, stride, act, xs, C, h, hstride); return;
+    case 2: FN(hidden_2)(panels, scale, bias, width, stride, act, xs, C, h, hstride); return;
+    case 3: FN(hidden_3)(panels, scale, bias, width, stride, act, xs, C, h, hstride); return;
+    default: FN(hidden_0)(panels, scale, bias, width, stride, act, xs, C, h, hstride); return;
+    }
+}
+
+static inline void FN(output_t)(int T, const float *h, int64_t width, const void *w2,
+                                const float *scale, const float *bias, int64_t ostride, float *y)
+{
+    switch (T) {
+    case 1: FN(output_1)(h, width, w2, scale, bias, ostride, y); return;
+    case 2: FN(output_2)(h, width, w2, scale, bias, ostride, y); return;
+    case 3: FN(output_3)(h, width, w2, scale, bias, ostride, y); return;
+    default: FN(output_0)(h, width, w2, scale, bias, ostride, y); return;
     }
 }
 
@@ -265,16 +360,21 @@ INL void FN(mix)(const fff_plan *p, const float *y, const float *m, float *out)
     for (int64_t o = 0; o < width; o++) out[o] = s * y[o] + t * m[o];
 }
 
-INL int64_t FN(descend)(const fff_plan *p, const float *x)
+/* The node score of node n: dot (times the row's scale for int8-row) + bias; the child it
+ * sends the record to. */
+INL int64_t FN(child)(const int NT, const fff_plan *p, int64_t n, float dot)
+{
+    if (NT == FFF_ELEMENT_INT8_ROW) dot = dot * p->node_scale[n];
+    const float score = dot + p->node_b[n];
+    return (score >= 0.0f) ? 2 * n + 2 : 2 * n + 1; /* NaN goes left */
+}
+
+INL int64_t FN(descend)(const int NT, const fff_plan *p, const float *x)
 {
     const int64_t stride = p->input_stride;
     int64_t n = 0;
-    for (int64_t t = 0; t < p->depth; t++) {
-        float dot;
-        FN(node_dots_1)(p->node_w + n * stride, &x, stride, &dot);
-        const float score = dot + p->node_b[n];
-        n = (score >= 0.0f) ? 2 * n + 2 : 2 * n + 1; /* NaN goes left */
-    }
+    for (int64_t t = 0; t < p->depth; t++)
+        n = FN(child)(NT, p, n, FN(node_dot)(NT, FN(wat)(NT, p->node_w, n * stride), x, stride));
     return n - (((int64_t)1 << p->depth) - 1);
 }
 
@@ -283,16 +383,18 @@ INL int64_t FN(descend)(const fff_plan *p, const float *x)
  * the time the descent's dependent chain of dot products leaves idle (measured 9 % faster per
  * record on 784 -> 10, depth 4, leaf 8, master 8). Each unit's sum runs over the inputs in
  * order, as in `tile`, so the results are those of `hidden` bit for bit. */
-INL void FN(panel_slice)(const float *w, const float *x, int64_t from, int64_t to, vf *acc)
+INL void FN(panel_slice)(const int WT, const void *w, const float *x, int64_t from, int64_t to,
+                         vf *acc)
 {
     for (int64_t kb = from; kb < to; kb++) {
         const vf xv = VLOAD(x + kb * VW);
         for (int r = 0; r < FFF_PANEL_ROWS; r++)
-            acc[r] = FMA_V(VLOAD(w + (kb * FFF_PANEL_ROWS + r) * VW), xv, acc[r]);
+            acc[r] = FMA_V(FN(wload)(WT, w, (kb * FFF_PANEL_ROWS + r) * VW), xv, acc[r]);
     }
 }
 
-INL int64_t FN(descend_master)(const fff_plan *p, const float *x, float *msums)
+INL int64_t FN(descend_master)(const int NT, const int WT, const fff_plan *p, const float *x,
+                               float *msums)
 {
     const int64_t stride = p->input_stride;
     const int64_t blocks = stride / VW;
@@ -302,29 +404,20 @@ INL int64_t FN(descend_master)(const fff_plan *p, const float *x, float *msums)
     for (int r = 0; r < FFF_PANEL_ROWS; r++) acc[r] = FN(vzero)();
     int64_t kb = 0, n = 0;
     for (int64_t t = 0; t < depth; t++) {
-        float dot;
-        FN(node_dots_1)(p->node_w + n * stride, &x, stride, &dot);
+        const float dot = FN(node_dot)(NT, FN(wat)(NT, p->node_w, n * stride), x, stride);
         const int64_t end = kb + slice < blocks ? kb + slice : blocks;
-        FN(panel_slice)(p->master_w1, x, kb, end, acc);
+        FN(panel_slice)(WT, p->master_w1, x, kb, end, acc);
         kb = end;
-        const float score = dot + p->node_b[n];
-        n = (score >= 0.0f) ? 2 * n + 2 : 2 * n + 1; /* NaN goes left */
+        n = FN(child)(NT, p, n, dot);
     }
-    FN(panel_slice)(p->master_w1, x, kb, blocks, acc);
+    FN(panel_slice)(WT, p->master_w1, x, kb, blocks, acc);
     for (int r = 0; r < FFF_PANEL_ROWS; r++) msums[r] = FN(hsum)(acc[r]);
     return n - (((int64_t)1 << depth) - 1);
 }
 
-/* ---- exported entry points ------------------------------------------------------------------ */
-
-int32_t FN(fff_leaf_one)(const fff_plan *p, const fff_workspace *ws, const float *raw, int pre)
-{
-    FN(prep)(p, raw, pre, ws->x);
-    return (int32_t)FN(descend)(p, ws->x);
-}
-
-int32_t FN(fff_predict_one)(const fff_plan *p, const fff_workspace *ws, const float *raw, int pre,
-                            float *out)
+/* One record, for node type NT and weight type WT (compile-time constants). */
+INL int32_t FN(predict_one)(const int NT, const int WT, const fff_plan *p, const fff_workspace *ws,
+                            const float *raw, int pre, float *out)
 {
     const float *x = ws->x;
     FN(prep)(p, raw, pre, ws->x);
@@ -334,25 +427,72 @@ int32_t FN(fff_predict_one)(const fff_plan *p, const fff_workspace *ws, const fl
     int64_t leaf;
     if (M >= FFF_PANEL_ROWS) {
         float sums[FFF_PANEL_ROWS];
-        leaf = FN(descend_master)(p, x, sums);
-        for (int r = 0; r < FFF_PANEL_ROWS; r++)
-            ws->hidden[r] = fff_activation_apply(p->activation, sums[r] + p->master_b1[r]);
+        leaf = FN(descend_master)(NT, WT, p, x, sums);
+        for (int r = 0; r < FFF_PANEL_ROWS; r++) {
+            float sum = sums[r];
+            if (WT == FFF_ELEMENT_INT8_ROW) sum = sum * p->master_w1_scale[r];
+            ws->hidden[r] = fff_activation_apply(p->activation, sum + p->master_b1[r]);
+        }
         if (M > FFF_PANEL_ROWS)
-            FN(hidden)(p->master_w1 + FFF_PANEL_ROWS * I, p->master_b1 + FFF_PANEL_ROWS,
-                       M - FFF_PANEL_ROWS, I, p->activation, &x, 1, ws->hidden + FFF_PANEL_ROWS, 0);
+            FN(hidden_t)(WT, FN(wat)(WT, p->master_w1, FFF_PANEL_ROWS * I),
+                         p->master_w1_scale ? p->master_w1_scale + FFF_PANEL_ROWS : NULL,
+                         p->master_b1 + FFF_PANEL_ROWS, M - FFF_PANEL_ROWS, I, p->activation, &x,
+                         1, ws->hidden + FFF_PANEL_ROWS, 0);
     } else {
-        leaf = FN(descend)(p, x);
-        if (M > 0) FN(hidden)(p->master_w1, p->master_b1, M, I, p->activation, &x, 1, ws->hidden, 0);
+        leaf = FN(descend)(NT, p, x);
+        if (M > 0)
+            FN(hidden_t)(WT, p->master_w1, p->master_w1_scale, p->master_b1, M, I, p->activation,
+                         &x, 1, ws->hidden, 0);
     }
     if (M > 0) {
-        FN(output)(ws->hidden, M, p->master_w2, p->master_b2, O, ws->m);
+        FN(output_t)(WT, ws->hidden, M, p->master_w2, p->master_w2_scale, p->master_b2, O, ws->m);
         m = ws->m;
     }
-    FN(hidden)(p->leaf_w1 + leaf * H * I, p->leaf_b1 + leaf * H, H, I, p->activation, &x, 1,
-               ws->hidden, 0);
-    FN(output)(ws->hidden, H, p->leaf_w2 + leaf * H * O, p->leaf_b2 + leaf * O, O, ws->y);
+    FN(hidden_t)(WT, FN(wat)(WT, p->leaf_w1, leaf * H * I),
+                 p->leaf_w1_scale ? p->leaf_w1_scale + leaf * H : NULL, p->leaf_b1 + leaf * H, H,
+                 I, p->activation, &x, 1, ws->hidden, 0);
+    FN(output_t)(WT, ws->hidden, H, FN(wat)(WT, p->leaf_w2, leaf * H * O),
+                 p->leaf_w2_scale ? p->leaf_w2_scale + leaf * O : NULL, p->leaf_b2 + leaf * O, O,
+                 ws->y);
     FN(mix)(p, ws->y, m, out);
     return (int32_t)leaf;
+}
+
+/* The type pairs a plan may have: (float32, float32), or a compact weight type with any node
+ * type. Code NT * 4 + WT. */
+#define TYPE_PAIRS(X) X(0, 0) X(0, 1) X(1, 1) X(2, 1) X(3, 1) X(0, 2) X(1, 2) X(2, 2) X(3, 2) \
+                      X(0, 3) X(1, 3) X(2, 3) X(3, 3)
+
+#define DEF_ONE(NT, WT)                                                                            \
+    static int32_t FN(predict_one_##NT##_##WT)(const fff_plan *p, const fff_workspace *ws,          \
+                                               const float *raw, int pre, float *out)              \
+    {                                                                                              \
+        return FN(predict_one)(NT, WT, p, ws, raw, pre, out);                                      \
+    }
+TYPE_PAIRS(DEF_ONE)
+#define CASE_ONE(NT, WT) \
+    case (NT) * 4 + (WT): return FN(predict_one_##NT##_##WT)(p, ws, raw, pre, out);
+
+/* ---- exported entry points ------------------------------------------------------------------ */
+
+int32_t FN(fff_leaf_one)(const fff_plan *p, const fff_workspace *ws, const float *raw, int pre)
+{
+    FN(prep)(p, raw, pre, ws->x);
+    switch (p->node_type) {
+    case 1: return (int32_t)FN(descend)(1, p, ws->x);
+    case 2: return (int32_t)FN(descend)(2, p, ws->x);
+    case 3: return (int32_t)FN(descend)(3, p, ws->x);
+    default: return (int32_t)FN(descend)(0, p, ws->x);
+    }
+}
+
+int32_t FN(fff_predict_one)(const fff_plan *p, const fff_workspace *ws, const float *raw, int pre,
+                            float *out)
+{
+    switch (p->node_type * 4 + p->weight_type) {
+    TYPE_PAIRS(CASE_ONE)
+    default: __builtin_unreachable();
+    }
 }
 
 void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const float *raw,
@@ -362,6 +502,7 @@ void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const flo
     const int64_t width = p->input_width, owidth = p->output_width;
     const int64_t hs = ws->hidden_stride;
     const int64_t nodes = ((int64_t)1 << p->depth) - 1;
+    const int NT = p->node_type, WT = p->weight_type;
     int32_t *node = ws->node, *perm = ws->perm, *tmp = ws->tmp;
     const float *xs[4];
 
@@ -383,15 +524,18 @@ void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const flo
                 const int32_t n = node[perm[i]];
                 int j = i + 1;
                 while (j < nb && node[perm[j]] == n) j++;
-                const float *w = p->node_w + (int64_t)n * I;
+                const void *w = FN(wat)(NT, p->node_w, (int64_t)n * I);
                 const float bias = p->node_b[n];
+                const float scale = NT == FFF_ELEMENT_INT8_ROW ? p->node_scale[n] : 1.0f;
                 for (int g = i; g < j; g += NODE_CB) {
                     const int C = (j - g) < NODE_CB ? (j - g) : NODE_CB;
                     float dots[4];
                     for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)perm[g + c] * I;
-                    FN(node_dots_any)(C, w, xs, I, dots);
+                    FN(node_dots_any)(NT, C, w, xs, I, dots);
                     for (int c = 0; c < C; c++) {
-                        const float score = dots[c] + bias;
+                        float dot = dots[c];
+                        if (NT == FFF_ELEMENT_INT8_ROW) dot = dot * scale;
+                        const float score = dot + bias;
                         node[perm[g + c]] = (score >= 0.0f) ? 2 * n + 2 : 2 * n + 1;
                     }
                 }
@@ -412,10 +556,11 @@ void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const flo
             for (int g = 0; g < nb; g += TILE_CB) {
                 const int C = (nb - g) < TILE_CB ? (nb - g) : TILE_CB;
                 for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)(g + c) * I;
-                FN(hidden)(p->master_w1, p->master_b1, M, I, p->activation, xs, C, ws->hidden, hs);
+                FN(hidden_t)(WT, p->master_w1, p->master_w1_scale, p->master_b1, M, I,
+                             p->activation, xs, C, ws->hidden, hs);
                 for (int c = 0; c < C; c++)
-                    FN(output)(ws->hidden + c * hs, M, p->master_w2, p->master_b2, O,
-                               ws->batch_m + (int64_t)(g + c) * O);
+                    FN(output_t)(WT, ws->hidden + c * hs, M, p->master_w2, p->master_w2_scale,
+                                 p->master_b2, O, ws->batch_m + (int64_t)(g + c) * O);
             }
         }
 
@@ -426,15 +571,18 @@ void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const flo
             int j = i + 1;
             while (j < nb && node[perm[j]] == n) j++;
             const int64_t leaf = n - nodes;
-            const float *w1 = p->leaf_w1 + leaf * H * I, *b1 = p->leaf_b1 + leaf * H;
-            const float *w2 = p->leaf_w2 + leaf * H * O, *b2 = p->leaf_b2 + leaf * O;
+            const void *w1 = FN(wat)(WT, p->leaf_w1, leaf * H * I);
+            const void *w2 = FN(wat)(WT, p->leaf_w2, leaf * H * O);
+            const float *b1 = p->leaf_b1 + leaf * H, *b2 = p->leaf_b2 + leaf * O;
+            const float *s1 = p->leaf_w1_scale ? p->leaf_w1_scale + leaf * H : NULL;
+            const float *s2 = p->leaf_w2_scale ? p->leaf_w2_scale + leaf * O : NULL;
             for (int g = i; g < j; g += TILE_CB) {
                 const int C = (j - g) < TILE_CB ? (j - g) : TILE_CB;
                 for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)perm[g + c] * I;
-                FN(hidden)(w1, b1, H, I, p->activation, xs, C, ws->hidden, hs);
+                FN(hidden_t)(WT, w1, s1, b1, H, I, p->activation, xs, C, ws->hidden, hs);
                 for (int c = 0; c < C; c++) {
                     const int r = perm[g + c];
-                    FN(output)(ws->hidden + c * hs, H, w2, b2, O, ws->y);
+                    FN(output_t)(WT, ws->hidden + c * hs, H, w2, s2, b2, O, ws->y);
                     const float *m = p->master_width > 0 ? ws->batch_m + (int64_t)r * O : NULL;
                     FN(mix)(p, ws->y, m, out + (start + r) * owidth);
                     if (leaves) leaves[start + r] = (int32_t)leaf;

@@ -27,10 +27,14 @@ int fff_kernel_supported(int kernel)
 #if defined(__x86_64__)
     case FFF_KERNEL_AVX2:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        /* F16C widens float16 weights (VCVTPH2PS); every AVX2 CPU but a few early VIA ones
+         * has it, but it is a separate CPUID bit. */
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+            && __builtin_cpu_supports("f16c");
     case FFF_KERNEL_AVX512:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")
+            && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 #endif
     default:
         return 0;

@@ -1,5 +1,12 @@
 /* The AVX-512F kernel path: 16-lane vectors, fused multiply-adds. Compiled through a target
- * attribute on every function of this file; called only when the CPU supports AVX-512F. */
+ * attribute on every function of this file; called only when the CPU supports AVX-512F (and
+ * F16C, which every AVX-512F CPU has).
+ *
+ * Compact weights are widened as they are loaded: float16 by VCVTPH2PS (16 halves, 32 bytes, to
+ * 16 floats: part of AVX-512F), bfloat16 by zero-extending each 16-bit pattern to 32 bits and
+ * shifting it into the upper half, int8 by sign extension and VCVTDQ2PS. The AVX512-BF16,
+ * AVX512-FP16 and VNNI instructions are not used: they multiply in bfloat16, float16 or int8,
+ * which would narrow the inputs, and the format requires float32 arithmetic. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -7,11 +14,18 @@
 #include "include/CFFFKernels.h"
 
 #if defined(__x86_64__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
+#include <immintrin.h>
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma,f16c"))), apply_to = function)
 #define VW 16
 #define FFF_SUFFIX avx512
 #define FMA_V(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 #define FMA_S(a, b, c) __builtin_fmaf((a), (b), (c))
+#define CVT_F16(p) ((vf)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p))))
+#define CVT_BF16(p) \
+    ((vf)_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(p))), 16))
+#define CVT_I8(p) \
+    ((vf)_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p)))))
 #define TILE_RB 4
 #define TILE_CB 4
 #define NODE_CB 4

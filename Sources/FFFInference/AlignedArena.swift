@@ -17,8 +17,13 @@ struct AlignedArena {
     /// Reserves room for `count` 4-byte elements and returns the region's byte offset.
     /// - Complexity: O(1).
     mutating func reserve(floats count: Int) -> Int {
+        reserve(bytes: count * 4)
+    }
+
+    /// Reserves `bytes` bytes (rounded up to the alignment) and returns the region's byte offset.
+    /// - Complexity: O(1).
+    mutating func reserve(bytes: Int) -> Int {
         let offset = byteCount
-        let bytes = count * 4
         byteCount = offset + (bytes + Self.alignment - 1) / Self.alignment * Self.alignment
         return offset
     }

@@ -10,12 +10,19 @@ import FFFFormat
 /// ``classify(_:workspace:input:)``, ``leafIndex(_:workspace:input:)`` and
 /// ``predictBatch(_:into:leaves:workspace:input:)`` touch only memory that already exists.
 ///
-/// Repacked layouts (the file keeps its canonical one): every row starts on a 64-byte boundary
-/// and is zero-padded to a multiple of 16 floats; node rows `[N][I]` as in the file; leaf and
-/// master hidden weights from `[I][H]` to panels of 8 hidden units whose weights for each block
-/// of inputs (one vector of the kernel path) are adjacent, so that computing 8 hidden units, one
-/// dot product each, reads the panel strictly in order (measured 8-9 % faster than plain `[H][I]`
-/// rows, which stream 8 rows at once); output weights `[H][O]` as in the file, padded.
+/// Repacked layouts (the file keeps its canonical one): every row is zero-padded to a multiple of
+/// 16 elements and every tensor starts on a 64-byte boundary (so does every float32 row); node
+/// rows `[N][I]` as in the file; leaf and master hidden weights from `[I][H]` to panels of 8
+/// hidden units whose weights for each block of inputs (one vector of the kernel path) are
+/// adjacent, so that computing 8 hidden units, one dot product each, reads the panel strictly in
+/// order (measured 8-9 % faster than plain `[H][I]` rows, which stream 8 rows at once); output
+/// weights `[H][O]` as in the file, padded.
+///
+/// Compact models (format 1.1) stay compact: weights are packed in their own element type
+/// (``weightType``, ``nodeType``: 2 bytes for float16 and bfloat16, 1 byte for int8-row plus one
+/// float32 scale per row) and the kernels widen them to float32 as they read them, so no float32
+/// copy of the weights exists and a record reads half or a quarter of the bytes. The arithmetic
+/// is float32 whatever the type (spec 1.1 §14): an int8-row unit is `scale * sum(q * x) + bias`.
 ///
 /// Width mismatches are programming errors and trap: every entry point checks (in O(1)) that the
 /// record has ``inputWidth`` values and the output room for ``outputWidth``, and stops the process
@@ -43,6 +50,13 @@ public final class InferenceModel: @unchecked Sendable {
     public let labels: [String]?
     /// The kernel path every call on this model runs.
     public let kernel: KernelPath
+    /// How the leaf and master-leaf weights are stored and read (the model's `weightType`).
+    public let weightType: ElementType
+    /// How the node weights are stored and read (the model's `nodeType`).
+    public let nodeType: ElementType
+    /// The bytes of packed parameters (weights in their element type, row scales, biases,
+    /// preprocessing, with the layout's padding): what this model keeps in memory besides O(1).
+    public let packedByteCount: Int
 
     /// `2^depth`.
     public var leafCount: Int { 1 << depth }
@@ -75,21 +89,28 @@ public final class InferenceModel: @unchecked Sendable {
         let L = model.leafCount, N = model.nodeCount
         let M = model.masterLeaf?.width ?? 0
         let Ip = AlignedArena.stride(I), Op = AlignedArena.stride(O)
+        let wt = model.weightType, nt = model.nodeType
+        let wScaled = wt == .int8Row, nScaled = nt == .int8Row
 
         var arena = AlignedArena()
         let prep = model.preprocessing != nil
         let scaleAt = prep ? arena.reserve(floats: Ip) : 0
         let offsetAt = prep ? arena.reserve(floats: Ip) : 0
-        let nodeWAt = arena.reserve(floats: N * Ip)
+        let nodeWAt = arena.reserve(bytes: N * Ip * Self.elementSize(nt))
         let nodeBAt = arena.reserve(floats: N)
-        let leafW1At = arena.reserve(floats: L * H * Ip)
+        let nodeSAt = arena.reserve(floats: nScaled ? N : 0)
+        let leafW1At = arena.reserve(bytes: L * H * Ip * Self.elementSize(wt))
         let leafB1At = arena.reserve(floats: L * H)
-        let leafW2At = arena.reserve(floats: L * H * Op)
+        let leafS1At = arena.reserve(floats: wScaled ? L * H : 0)
+        let leafW2At = arena.reserve(bytes: L * H * Op * Self.elementSize(wt))
         let leafB2At = arena.reserve(floats: L * Op)
-        let masterW1At = arena.reserve(floats: M * Ip)
+        let leafS2At = arena.reserve(floats: wScaled ? L * Op : 0)
+        let masterW1At = arena.reserve(bytes: M * Ip * Self.elementSize(wt))
         let masterB1At = arena.reserve(floats: M)
-        let masterW2At = arena.reserve(floats: M * Op)
+        let masterS1At = arena.reserve(floats: wScaled ? M : 0)
+        let masterW2At = arena.reserve(bytes: M * Op * Self.elementSize(wt))
         let masterB2At = arena.reserve(floats: M > 0 ? Op : 0)
+        let masterS2At = arena.reserve(floats: wScaled && M > 0 ? Op : 0)
         let (base, block) = arena.allocate()
 
         func region(_ offset: Int, _ count: Int) -> UnsafeMutablePointer<Float> {
@@ -106,6 +127,8 @@ public final class InferenceModel: @unchecked Sendable {
         p.master_width = Int64(M)
         p.activation = Int32(model.activation.rawValue)
         p.kernel = kernel.code
+        p.node_type = Int32(nt.rawValue)
+        p.weight_type = Int32(wt.rawValue)
 
         if let pre = model.preprocessing {
             let scale = region(scaleAt, Ip), offset = region(offsetAt, Ip)
@@ -117,36 +140,50 @@ public final class InferenceModel: @unchecked Sendable {
             p.offset = UnsafePointer(offset)
         }
 
-        let nodeW = region(nodeWAt, N * Ip)
-        model.nodeWeights.withUnsafeBufferPointer { src in
+        // Each tensor is packed and then released from the model (which frees it if this was
+        // the only copy), so that building peaks at the model plus one tensor.
+        let lanes = Int(fff_kernel_lanes(kernel.code))
+        p.node_w = Self.pack(&model, .nodes, base + nodeWAt) { source, destination, size in
             for n in 0..<N {
-                (nodeW + n * Ip).update(from: src.baseAddress! + n * I, count: I)
+                (destination + n * Ip * size).copyMemory(from: source + n * I * size, byteCount: I * size)
             }
         }
-        p.node_w = UnsafePointer(nodeW)
-        model.nodeWeights = []  // frees it if this was the only copy
         p.node_b = Self.copy(model.nodeBiases, to: region(nodeBAt, N))
+        if nScaled { p.node_scale = Self.copy(model.rowScales.nodes, to: region(nodeSAt, N)) }
 
-        // Hidden weights: [rows][I][width] -> [rows][width][Ip].
-        let lanes = Int(fff_kernel_lanes(kernel.code))
-        p.leaf_w1 = Self.packPanels(model.leafHiddenWeights, blocks: L, inputs: I, width: H,
-                                    stride: Ip, lanes: lanes, to: region(leafW1At, L * H * Ip))
-        model.leafHiddenWeights = []
+        // Hidden weights: [rows][I][width] -> panels of [rows][width][Ip].
+        p.leaf_w1 = Self.pack(&model, .leafHidden, base + leafW1At) { source, destination, size in
+            Self.packPanels(source, blocks: L, inputs: I, width: H, stride: Ip, lanes: lanes,
+                            elementSize: size, to: destination)
+        }
         p.leaf_b1 = Self.copy(model.leafHiddenBiases, to: region(leafB1At, L * H))
-        p.leaf_w2 = Self.padRows(model.leafOutputWeights, rows: L * H, width: O, stride: Op,
-                                 to: region(leafW2At, L * H * Op))
-        model.leafOutputWeights = []
+        p.leaf_w2 = Self.pack(&model, .leafOutput, base + leafW2At) { source, destination, size in
+            Self.padRows(source, rows: L * H, width: O, stride: Op, elementSize: size, to: destination)
+        }
         p.leaf_b2 = Self.padRows(model.leafOutputBiases, rows: L, width: O, stride: Op,
                                  to: region(leafB2At, L * Op))
+        if wScaled {
+            p.leaf_w1_scale = Self.copy(model.rowScales.leafHidden, to: region(leafS1At, L * H))
+            p.leaf_w2_scale = Self.padRows(model.rowScales.leafOutput, rows: L, width: O, stride: Op,
+                                           to: region(leafS2At, L * Op))
+        }
 
         if let master = model.masterLeaf {
-            p.master_w1 = Self.packPanels(master.hiddenWeights, blocks: 1, inputs: I, width: M,
-                                          stride: Ip, lanes: lanes, to: region(masterW1At, M * Ip))
+            p.master_w1 = Self.pack(&model, .masterHidden, base + masterW1At) { source, destination, size in
+                Self.packPanels(source, blocks: 1, inputs: I, width: M, stride: Ip, lanes: lanes,
+                                elementSize: size, to: destination)
+            }
             p.master_b1 = Self.copy(master.hiddenBiases, to: region(masterB1At, M))
-            p.master_w2 = Self.padRows(master.outputWeights, rows: M, width: O, stride: Op,
-                                       to: region(masterW2At, M * Op))
+            p.master_w2 = Self.pack(&model, .masterOutput, base + masterW2At) { source, destination, size in
+                Self.padRows(source, rows: M, width: O, stride: Op, elementSize: size, to: destination)
+            }
             p.master_b2 = Self.padRows(master.outputBiases, rows: 1, width: O, stride: Op,
                                        to: region(masterB2At, Op))
+            if wScaled {
+                p.master_w1_scale = Self.copy(model.rowScales.masterHidden, to: region(masterS1At, M))
+                p.master_w2_scale = Self.padRows(model.rowScales.masterOutput, rows: 1, width: O, stride: Op,
+                                                 to: region(masterS2At, Op))
+            }
             fff_mixing_weights(master.mixingLogit, &p.mix_leaf, &p.mix_master)
         } else {
             p.mix_leaf = 1
@@ -168,6 +205,9 @@ public final class InferenceModel: @unchecked Sendable {
         self.hasPreprocessing = prep
         self.labels = model.labels
         self.kernel = kernel
+        self.weightType = wt
+        self.nodeType = nt
+        self.packedByteCount = arena.byteCount
     }
 
     deinit {
@@ -180,6 +220,61 @@ public final class InferenceModel: @unchecked Sendable {
     /// - Complexity: O(input width x batch capacity) to allocate and zero it.
     public func makeWorkspace() -> Workspace { Workspace(for: self) }
 
+    /// Bytes per element of a packed tensor of type `type`.
+    static func elementSize(_ type: ElementType) -> Int {
+        switch type {
+        case .float32: 4
+        case .float16, .bfloat16: 2
+        case .int8Row: 1
+        }
+    }
+
+    /// Packs one weight tensor of `model` in its element type at `destination` through `layout`
+    /// (which moves elements of `size` bytes from the canonical order to the kernels' one), then
+    /// releases the tensor from the model. float16 and bfloat16 values are encoded from the
+    /// model's float32 values, which hold them exactly (checked); int8-row tensors are packed
+    /// from their `q`, the scales separately. O(elements).
+    private static func pack(
+        _ model: inout FFFModel, _ tensor: WeightTensor, _ destination: UnsafeMutableRawPointer,
+        layout: (UnsafeRawPointer, UnsafeMutableRawPointer, Int) -> Void
+    ) -> UnsafeRawPointer {
+        let type = model.elementType(of: tensor)
+        let size = elementSize(type)
+        switch type {
+        case .float32:
+            model.weights(of: tensor).withUnsafeBytes { layout($0.baseAddress ?? UnsafeRawPointer(destination), destination, size) }
+        case .float16, .bfloat16:
+            let encoded = encodeHalves(model.weights(of: tensor), as: type)
+            encoded.withUnsafeBytes { layout($0.baseAddress ?? UnsafeRawPointer(destination), destination, size) }
+        case .int8Row:
+            guard let q = model.int8Values(of: tensor) else {
+                preconditionFailure("an int8-row \(tensor.sectionType) without its int8 values")
+            }
+            q.withUnsafeBytes { layout($0.baseAddress ?? UnsafeRawPointer(destination), destination, size) }
+        }
+        model.releaseWeights(of: tensor)
+        return UnsafeRawPointer(destination)
+    }
+
+    /// The 16-bit patterns of float16 or bfloat16 values, which must be exactly representable
+    /// (a model's decoded values are).
+    static func encodeHalves(_ values: [Float], as type: ElementType) -> [UInt16] {
+        values.map { value in
+            let bits: UInt16
+            let back: Float
+            if type == .float16 {
+                let half = Float16(value)
+                bits = half.bitPattern
+                back = Float(half)
+            } else {
+                bits = UInt16(truncatingIfNeeded: value.bitPattern >> 16)
+                back = Float(bitPattern: UInt32(bits) << 16)
+            }
+            precondition(back.bitPattern == value.bitPattern, "\(value) is not a \(type) value")
+            return bits
+        }
+    }
+
     private static func copy(_ values: [Float], to destination: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         values.withUnsafeBufferPointer { src in
             if let source = src.baseAddress { destination.update(from: source, count: src.count) }
@@ -189,40 +284,71 @@ public final class InferenceModel: @unchecked Sendable {
 
     private static func padRows(_ values: [Float], rows: Int, width: Int, stride: Int,
                                 to destination: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        values.withUnsafeBufferPointer { src in
-            for r in 0..<rows {
-                (destination + r * stride).update(from: src.baseAddress! + r * width, count: width)
-            }
+        values.withUnsafeBytes { src in
+            padRows(src.baseAddress!, rows: rows, width: width, stride: stride, elementSize: 4,
+                    to: UnsafeMutableRawPointer(destination))
         }
         return UnsafePointer(destination)
     }
 
+    /// `rows` rows of `width` elements of `elementSize` bytes to rows of `stride` elements.
+    private static func padRows(_ source: UnsafeRawPointer, rows: Int, width: Int, stride: Int, elementSize size: Int,
+                                to destination: UnsafeMutableRawPointer) {
+        for r in 0..<rows {
+            (destination + r * stride * size).copyMemory(from: source + r * width * size, byteCount: width * size)
+        }
+    }
+
     /// Packs hidden weights `[blocks][inputs][width]` (the file's layout) into the kernels' panels
     /// (see `fff_plan` in CFFFKernels.h): per block, units in groups of 8; within a group of `R`
-    /// units, the `lanes` weights of unit `r` for input block `kb` at `(kb * R + r) * lanes`.
-    /// Inputs past `inputs` stay zero. O(blocks x inputs x width).
-    private static func packPanels(_ values: [Float], blocks: Int, inputs: Int, width: Int, stride: Int,
-                                   lanes: Int, to destination: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+    /// units, the `lanes` weights of unit `r` for input block `kb` at element `(kb * R + r) * lanes`.
+    /// Elements are `elementSize` bytes. Inputs past `inputs` stay zero. O(blocks x inputs x width).
+    private static func packPanels(_ source: UnsafeRawPointer, blocks: Int, inputs: Int, width: Int, stride: Int,
+                                   lanes: Int, elementSize size: Int, to destination: UnsafeMutableRawPointer) {
+        switch size {
+        case 4: packPanels(source.assumingMemoryBound(to: UInt32.self), blocks: blocks, inputs: inputs, width: width,
+                           stride: stride, lanes: lanes, to: destination.assumingMemoryBound(to: UInt32.self))
+        case 2: packPanels(source.assumingMemoryBound(to: UInt16.self), blocks: blocks, inputs: inputs, width: width,
+                           stride: stride, lanes: lanes, to: destination.assumingMemoryBound(to: UInt16.self))
+        default: packPanels(source.assumingMemoryBound(to: UInt8.self), blocks: blocks, inputs: inputs, width: width,
+                            stride: stride, lanes: lanes, to: destination.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    private static func packPanels<E>(_ from: UnsafePointer<E>, blocks: Int, inputs: Int, width: Int, stride: Int,
+                                      lanes: Int, to destination: UnsafeMutablePointer<E>) {
         let panelRows = Int(FFF_PANEL_ROWS)
-        values.withUnsafeBufferPointer { src in
-            for a in 0..<blocks {
-                let from = src.baseAddress! + a * inputs * width
-                let block = destination + a * width * stride
-                var first = 0
-                while first < width {
-                    let rows = min(panelRows, width - first)
-                    let panel = block + first * stride
-                    for b in 0..<inputs {
-                        let (kb, lane) = b.quotientAndRemainder(dividingBy: lanes)
-                        let base = panel + kb * rows * lanes + lane
-                        for r in 0..<rows {
-                            base[r * lanes] = from[b * width + first + r]
-                        }
+        for a in 0..<blocks {
+            let source = from + a * inputs * width
+            let block = destination + a * width * stride
+            var first = 0
+            while first < width {
+                let rows = min(panelRows, width - first)
+                let panel = block + first * stride
+                for b in 0..<inputs {
+                    let (kb, lane) = b.quotientAndRemainder(dividingBy: lanes)
+                    let base = panel + kb * rows * lanes + lane
+                    for r in 0..<rows {
+                        base[r * lanes] = source[b * width + first + r]
                     }
-                    first += rows
                 }
+                first += rows
             }
         }
-        return UnsafePointer(destination)
+    }
+}
+
+extension FFFModel {
+    /// Drops a weight tensor (its float32 values and, for int8-row, its q) once the runtime has
+    /// packed it; frees it when this was the only copy. The master leaf's tensors are immutable
+    /// and stay (they are one leaf's worth of weights).
+    mutating func releaseWeights(of tensor: WeightTensor) {
+        switch tensor {
+        case .nodes: nodeWeights = []
+        case .leafHidden: leafHiddenWeights = []
+        case .leafOutput: leafOutputWeights = []
+        case .masterHidden, .masterOutput: break
+        }
+        quantizedValues[tensor] = nil
     }
 }

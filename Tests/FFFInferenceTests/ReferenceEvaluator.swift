@@ -15,6 +15,42 @@ struct ReferenceEvaluator {
     }
 
     let model: FFFModel
+    /// The decoded value of every weight, in float64 (spec 1.1 §14): float32, float16 and
+    /// bfloat16 weights widen exactly; an int8-row weight is `Double(scale) * Double(q)`, exact
+    /// in float64, computed from the row scales and `int8Values(of:)` rather than from the
+    /// model's float32 arrays (which hold it rounded to float32).
+    let nodeWeights, leafHiddenWeights, leafOutputWeights, masterHiddenWeights, masterOutputWeights: [Double]
+
+    init(model: FFFModel) {
+        self.model = model
+        nodeWeights = Self.decoded(model, .nodes)
+        leafHiddenWeights = Self.decoded(model, .leafHidden)
+        leafOutputWeights = Self.decoded(model, .leafOutput)
+        masterHiddenWeights = Self.decoded(model, .masterHidden)
+        masterOutputWeights = Self.decoded(model, .masterOutput)
+    }
+
+    /// The row of element `index` of `tensor` (the table of format 1.1's int8-row encoding).
+    static func row(of index: Int, in tensor: WeightTensor, _ model: FFFModel) -> Int {
+        let I = model.inputWidth, O = model.outputWidth, H = model.leafWidth
+        let M = model.masterLeaf?.width ?? 1
+        switch tensor {
+        case .nodes: return index / I                                // [N][I]: node n
+        case .leafHidden: return index / (I * H) * H + index % H     // [L][I][H]: a * H + c
+        case .leafOutput: return index / (H * O) * O + index % O     // [L][H][O]: a * O + c
+        case .masterHidden: return index % M                         // [I][M]: c
+        case .masterOutput: return index % O                         // [M][O]: c
+        }
+    }
+
+    static func decoded(_ model: FFFModel, _ tensor: WeightTensor) -> [Double] {
+        let values = model.weights(of: tensor)
+        guard model.elementType(of: tensor) == .int8Row, !values.isEmpty else { return values.map(Double.init) }
+        let q = model.int8Values(of: tensor)!
+        let scales = model.rowScales[tensor]
+        precondition(q.count == values.count)
+        return q.indices.map { i in Double(scales[row(of: i, in: tensor, model)]) * Double(q[i]) }
+    }
 
     static func activation(_ a: Activation, _ v: Double) -> Double {
         switch a {
@@ -44,7 +80,7 @@ struct ReferenceEvaluator {
             var score = Double(model.nodeBiases[n])
             var magnitude = 1 + abs(Double(model.nodeBiases[n]))
             for i in 0..<I {
-                let term = Double(model.nodeWeights[n * I + i]) * x[i]
+                let term = nodeWeights[n * I + i] * x[i]
                 score += term
                 magnitude += abs(term)
             }
@@ -52,30 +88,30 @@ struct ReferenceEvaluator {
             n = score >= 0 ? 2 * n + 2 : 2 * n + 1
         }
         let leaf = n - model.nodeCount
-        func mlp(_ w1: (Int, Int) -> Float, _ b1: (Int) -> Float, _ w2: (Int, Int) -> Float,
+        func mlp(_ w1: (Int, Int) -> Double, _ b1: (Int) -> Float, _ w2: (Int, Int) -> Double,
                  _ b2: (Int) -> Float, _ width: Int) -> [Double] {
             var h = [Double](repeating: 0, count: width)
             for c in 0..<width {
                 var sum = Double(b1(c))
-                for b in 0..<I { sum += x[b] * Double(w1(b, c)) }
+                for b in 0..<I { sum += x[b] * w1(b, c) }
                 h[c] = Self.activation(model.activation, sum)
             }
             var y = [Double](repeating: 0, count: O)
             for o in 0..<O {
                 var sum = Double(b2(o))
-                for b in 0..<width { sum += h[b] * Double(w2(b, o)) }
+                for b in 0..<width { sum += h[b] * w2(b, o) }
                 y[o] = sum
             }
             return y
         }
-        var out = mlp({ b, c in model.leafHiddenWeights[(leaf * I + b) * H + c] },
+        var out = mlp({ b, c in leafHiddenWeights[(leaf * I + b) * H + c] },
                       { c in model.leafHiddenBiases[leaf * H + c] },
-                      { b, o in model.leafOutputWeights[(leaf * H + b) * O + o] },
+                      { b, o in leafOutputWeights[(leaf * H + b) * O + o] },
                       { o in model.leafOutputBiases[leaf * O + o] }, H)
         if let master = model.masterLeaf {
             let M = master.width
-            let m = mlp({ b, c in master.hiddenWeights[b * M + c] }, { c in master.hiddenBiases[c] },
-                        { b, o in master.outputWeights[b * O + o] }, { o in master.outputBiases[o] }, M)
+            let m = mlp({ b, c in masterHiddenWeights[b * M + c] }, { c in master.hiddenBiases[c] },
+                        { b, o in masterOutputWeights[b * O + o] }, { o in master.outputBiases[o] }, M)
             let s = 1 / (1 + exp(-Double(master.mixingLogit)))
             for o in 0..<O { out[o] = s * out[o] + (1 - s) * m[o] }
         }

@@ -4,11 +4,16 @@
 /*
  * The compute kernels of the FFF inference runtime (spec/FORMAT.md §14).
  *
- * Three implementations of the same arithmetic live side by side: AVX-512F, AVX2+FMA and a
+ * Three implementations of the same arithmetic live side by side: AVX-512F, AVX2+FMA+F16C and a
  * portable one (plain C vector extensions, no ISA assumptions). The AVX ones are compiled with
  * per-function `target` attributes, so the package needs no compiler flags; the caller chooses
  * one per plan after asking `fff_kernel_supported`. Nothing here allocates memory: the caller
  * owns every buffer (see `fff_plan` and `fff_workspace`).
+ *
+ * Weights may be stored in a compact element type (format 1.1: float16, bfloat16, int8 with one
+ * float32 scale per row). The kernels read them in that type and widen each vector of weights to
+ * float32 as they load it; all arithmetic is float32 (inputs and activations are never
+ * narrowed), and an int8-row sum is multiplied by its row's scale once, after the sum.
  *
  * Within one kernel path the results of `fff_predict_one` and `fff_predict_batch` are bitwise
  * identical for the same record: every dot product is summed in the same order in both.
@@ -25,6 +30,12 @@ extern "C" {
 #define FFF_KERNEL_AVX2 1
 #define FFF_KERNEL_AVX512 2
 
+/* Element types of weights: the codes of MODL bytes 25 and 26 (format 1.1). */
+#define FFF_ELEMENT_FLOAT32 0
+#define FFF_ELEMENT_FLOAT16 1  /* IEEE binary16, widened exactly */
+#define FFF_ELEMENT_BFLOAT16 2 /* the upper 16 bits of a binary32 */
+#define FFF_ELEMENT_INT8_ROW 3 /* int8, value = scale[row] * q */
+
 /* Rows of every repacked matrix are padded to a multiple of this many floats and start on a
  * 64-byte boundary. */
 #define FFF_ALIGN_FLOATS 16
@@ -33,9 +44,11 @@ extern "C" {
 #define FFF_PANEL_ROWS 8
 
 /*
- * A model repacked for the kernels. Node weights are row-major, rows of `input_stride` floats;
- * output weights row-major, rows of `output_stride` floats; every row 64-byte aligned and
- * zero-padded past the true width.
+ * A model repacked for the kernels. Node weights are row-major, rows of `input_stride` elements;
+ * output weights row-major, rows of `output_stride` elements; every row zero-padded past the true
+ * width. Elements are of `node_type` (node weights) or `weight_type` (the four leaf and master
+ * weight tensors), so a row takes `input_stride` times 4, 2 or 1 bytes; each tensor starts on a
+ * 64-byte boundary, and so does every float32 row.
  *
  * Hidden weights (leaf and master) are stored in *panels*: the W hidden units of a layer are cut
  * into groups of FFF_PANEL_ROWS units (the last group holds the remaining R <= 8), and a group of
@@ -43,7 +56,14 @@ extern "C" {
  * weights of unit r for inputs kb*V ..< kb*V + V are at offset (kb * R + r) * V. Group g starts
  * at g * FFF_PANEL_ROWS * input_stride. A pass computing all the units of a group then reads its
  * memory strictly in order. The lane count depends on the kernel path, so a plan is packed for
- * one path.
+ * one path. (Offsets are in elements, whatever their type.)
+ *
+ * int8-row tensors (spec 1.1: one float32 scale per row, a row being the weights feeding one
+ * unit) come with their scales: node_scale[n], leaf_w1_scale[leaf * H + unit],
+ * leaf_w2_scale[leaf * output_stride + o] (zero past O), master_w1_scale[unit],
+ * master_w2_scale[o]. A unit's value is scale * (sum of q * input) + bias. The scale pointers are
+ * NULL for the other types. Valid type pairs: both float32, or weight_type compact with any
+ * node_type.
  */
 typedef struct fff_plan {
     int64_t input_width;   /* I */
@@ -55,20 +75,27 @@ typedef struct fff_plan {
     int64_t master_width;  /* M, 0 without a master leaf */
     int32_t activation;    /* spec §7.1 code, 0 ... 6 */
     int32_t kernel;        /* FFF_KERNEL_* */
+    int32_t node_type;     /* FFF_ELEMENT_* of node_w */
+    int32_t weight_type;   /* FFF_ELEMENT_* of leaf_w1, leaf_w2, master_w1, master_w2 */
     float mix_leaf;        /* s = 1 / (1 + exp(-k)) */
     float mix_master;      /* 1 - s */
     const float *scale;    /* [input_stride], or NULL: no preprocessing */
     const float *offset;   /* [input_stride], or NULL */
-    const float *node_w;   /* [N][input_stride] */
+    const void *node_w;    /* [N][input_stride] */
     const float *node_b;   /* [N] */
-    const float *leaf_w1;  /* [L] x (H units in panels): from the file's [L][I][H] */
+    const void *leaf_w1;   /* [L] x (H units in panels): from the file's [L][I][H] */
     const float *leaf_b1;  /* [L][H] */
-    const float *leaf_w2;  /* [L][H][output_stride] */
+    const void *leaf_w2;   /* [L][H][output_stride] */
     const float *leaf_b2;  /* [L][output_stride] */
-    const float *master_w1; /* M units in panels, from [I][M]; NULL when M = 0 */
+    const void *master_w1; /* M units in panels, from [I][M]; NULL when M = 0 */
     const float *master_b1; /* [M] */
-    const float *master_w2; /* [M][output_stride] */
+    const void *master_w2; /* [M][output_stride] */
     const float *master_b2; /* [output_stride] */
+    const float *node_scale;      /* [N], int8-row nodes only, else NULL */
+    const float *leaf_w1_scale;   /* [L][H], int8-row weights only, else NULL */
+    const float *leaf_w2_scale;   /* [L][output_stride] */
+    const float *master_w1_scale; /* [M] */
+    const float *master_w2_scale; /* [output_stride] */
 } fff_plan;
 
 /*
@@ -89,7 +116,8 @@ typedef struct fff_workspace {
     int32_t *tmp;           /* [batch_capacity] */
 } fff_workspace;
 
-/* 1 when this CPU (and OS) can run `kernel`, else 0. Portable is always supported. */
+/* 1 when this CPU (and OS) can run `kernel`, else 0. Portable is always supported; avx2 needs
+ * AVX2, FMA and F16C, avx512 AVX-512F (and F16C). */
 int fff_kernel_supported(int kernel);
 
 /* The vector width in floats of a kernel path (4, 8 or 16): the V of the panel layout. */
@@ -128,6 +156,11 @@ void fff_predict_batch(const fff_plan *plan, const fff_workspace *ws, const floa
 /* The mixing weights of a master leaf: *leaf_share = s = 1 / (1 + exp(-k)) and
  * *master_share = 1 - s, both computed in double and rounded once. */
 void fff_mixing_weights(float k, float *leaf_share, float *master_share);
+
+/* Element conversions of the portable path, exposed for tests: `count` float16 / bfloat16 bit
+ * patterns to float32 (exact; the same code the portable kernels run). */
+void fff_float16_to_float32(const uint16_t *source, float *destination, int64_t count);
+void fff_bfloat16_to_float32(const uint16_t *source, float *destination, int64_t count);
 
 /* The activation of spec §7.1 with this code applied to one float32 value (PyTorch's definition).
  * Exposed for tests. */
