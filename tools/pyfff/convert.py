@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, NoReturn
@@ -42,18 +44,25 @@ import numpy as np
 
 from . import __version__
 from .checkpoint import CheckpointError, load_checkpoint
-from .format import FormatError, MasterLeaf, Model, write_model
+from .format import ELEMENT_TYPES, FormatError, MasterLeaf, Model, default_node_type, quantized, write_model
+from .idx import IdxError, read_idx
 
 __all__ = [
     "ACTIVATION_NAMES",
     "CONVERTER_VERSION",
+    "CheckReport",
     "ConvertError",
     "ConvertWarning",
+    "DTYPES",
     "NoPreprocessingWarning",
     "TRAINERS",
+    "check_quantization",
     "convert_checkpoint",
     "convert_state_dict",
+    "load_labels",
+    "load_records",
     "main",
+    "resolve_dtypes",
     "save_fff",
 ]
 
@@ -62,6 +71,8 @@ PRODUCER = f"fff-convert {CONVERTER_VERSION}"
 ACTIVATION_NAMES = ("identity", "relu", "gelu", "gelu-tanh", "silu", "sigmoid", "tanh")
 # Whose eval-mode semantics a conversion reproduces (see the module docstring).
 TRAINERS = ("paper", "fastfeedforward")
+# Element types of the weights (format 1.1, §7.2): --dtype and --node-dtype.
+DTYPES = ELEMENT_TYPES
 DEFAULT_ACTIVATION = "relu"
 # The paper's MNIST normalisation, ToTensor() then Normalize(0.5, 0.5): pixel p -> p/255*2-1.
 MNIST_WIDTH = 784
@@ -654,9 +665,18 @@ def save_fff(
     no_preprocessing: bool = False,
     trainer: str | None = None,
     activation: str | None = None,
+    dtype: str = "float32",
+    node_dtype: str | None = None,
     **kw: Any,
 ) -> Model:
     """Write a trained FFF straight to ``path`` (atomically) and return the model written.
+
+    ``dtype`` is the element type of the leaf and master weights (``"float32"``, ``"float16"``,
+    ``"bfloat16"`` or ``"int8-row"``; format 1.1 for the compact ones) and ``node_dtype`` that of
+    the node weights (``None``: float32 for float32 and int8-row, otherwise ``dtype``); see
+    :func:`resolve_dtypes`. The model returned holds the float32 weights it was given, with
+    ``weight_type``/``node_type`` set: ``pyfff.format.quantized(model, model.weight_type,
+    model.node_type)`` gives the values the file holds.
 
     Accepts anything with ``.state_dict()`` (a torch ``nn.Module``; torch is not imported here)
     or a mapping of names to tensors or numpy arrays. Other keywords go to
@@ -704,10 +724,298 @@ def save_fff(
                     )
                 activation = activation or found
     model = convert_state_dict(tensors, trainer=trainer or "paper", activation=activation, **kw)
-    write_model(model, path, codec=codec, shuffle=shuffle, level=level)
+    model.weight_type, model.node_type = resolve_dtypes(dtype, node_dtype, model.depth)
+    try:
+        write_model(model, path, codec=codec, shuffle=shuffle, level=level)
+    except FormatError as err:
+        _fail(f"cannot write the weights as {model.weight_type} (nodes {model.node_type}): {err}")
     if not has_prep and not no_preprocessing:
         warnings.warn(no_preprocessing_advice(model.input_width, cli=False), NoPreprocessingWarning, stacklevel=2)
     return model
+
+
+# --------------------------------------------------------------------------- compact weights
+
+
+def resolve_dtypes(dtype: str = "float32", node_dtype: str | None = None, depth: int = 1) -> tuple[str, str]:
+    """``(weight_type, node_type)`` for ``--dtype``/``--node-dtype`` (``dtype=``/``node_dtype=``).
+
+    ``node_dtype=None`` is float32 for float32 and int8-row weights, otherwise ``dtype``
+    (float16 or bfloat16). Compact nodes with float32 weights cannot be written (format 1.1:
+    nodes are a small part of the file, so the format does not express it): a usage error. A
+    model of depth 0 has no nodes: its node type is float32 whatever is asked (with a warning
+    when something else was asked explicitly).
+    """
+    for what, value in (("dtype", dtype), ("node dtype", node_dtype)):
+        if value is not None and value not in DTYPES:
+            _fail(f"unknown {what} {value!r}; expected one of {', '.join(DTYPES)}", usage=True)
+    if node_dtype is None:
+        return dtype, default_node_type(dtype, depth)
+    if dtype == "float32" and node_dtype != "float32":
+        _fail(
+            f"--node-dtype {node_dtype} with --dtype float32: compact nodes need compact leaves (the "
+            f"nodes are a small part of the file; the format cannot store compact nodes with float32 "
+            f"leaf weights). Give --dtype {node_dtype} too, or leave --node-dtype out",
+            usage=True,
+        )
+    if depth == 0 and node_dtype != "float32":
+        _warn(f"depth 0: the model has no nodes, so --node-dtype {node_dtype} changes nothing (written as float32)")
+        return dtype, "float32"
+    return dtype, node_dtype
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _peek(path: str | os.PathLike[str], size: int = 8) -> bytes:
+    """The first ``size`` bytes of the file, of its gzip content when it is gzip-compressed."""
+    import gzip
+    with open(path, "rb") as f:
+        head = f.read(size)
+    if head[:2] == _GZIP_MAGIC:
+        with gzip.open(path, "rb") as g:
+            return g.read(size)
+    return head
+
+
+def _is_idx(head: bytes) -> bool:
+    return len(head) >= 4 and head[0] == 0 and head[1] == 0 and head[2] in (8, 9, 11, 12, 13, 14) and 1 <= head[3] <= 4
+
+
+def _read_text_rows(path: str | os.PathLike[str]) -> list[list[str]]:
+    """Non-empty lines of a (possibly gzipped) text file, split at commas, tabs or whitespace."""
+    import gzip
+    with open(path, "rb") as f:
+        gz = f.read(2) == _GZIP_MAGIC
+    opener = gzip.open if gz else open
+    with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
+        lines = [line.strip() for line in f]
+    lines = [line for line in lines if line]
+    if not lines:
+        return []
+    sep = "," if "," in lines[0] else ("\t" if "\t" in lines[0] else None)
+    return [[t.strip() for t in line.split(sep)] for line in lines]
+
+
+def _floats(row: list[str]) -> list[float] | None:
+    try:
+        return [float(t) for t in row]
+    except ValueError:
+        return None
+
+
+def load_records(path: str | os.PathLike[str], width: int) -> np.ndarray:
+    """Records as float32, shape ``(n, width)``, from an .npy array (any shape ``(n, ...)`` whose
+    trailing dimensions hold ``width`` values, or one record of ``width`` values), an IDX file
+    (gzip or not; MNIST images ``(n, 28, 28)`` become ``(n, 784)``) or CSV/TSV/whitespace text
+    (gzip or not; one record per line; a first line without any number is a header). Detected by
+    content. Raises :class:`ConvertError` (usage) for a file that is none of these or whose
+    records do not have ``width`` values or are not finite; OSError if it cannot be read.
+    """
+    name = os.fspath(path)
+    head = _peek(path)
+    if head.startswith(_NPY_MAGIC):
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as err:
+            _fail(f"{name}: cannot read the .npy array: {err}", usage=True)
+    elif _is_idx(head):
+        try:
+            array = read_idx(path)
+        except IdxError as err:
+            _fail(str(err), usage=True)
+    else:
+        try:
+            rows = _read_text_rows(path)
+        except UnicodeDecodeError:
+            _fail(f"{name}: not .npy, IDX or UTF-8 text (CSV); cannot read records from it", usage=True)
+        if rows and all(_floats([t]) is None for t in rows[0]):
+            rows = rows[1:]  # a header line: no number in it
+        values = []
+        for number, row in enumerate(rows, 1):
+            parsed = _floats(row)
+            if parsed is None:
+                _fail(f"{name}: record {number} is not all numbers: {','.join(row)[:80]!r}", usage=True)
+            values.append(parsed)
+        if not values:
+            _fail(f"{name}: no records", usage=True)
+        widths = {len(v) for v in values}
+        if len(widths) != 1:
+            _fail(f"{name}: records of different lengths ({', '.join(map(str, sorted(widths)))} values)", usage=True)
+        array = np.array(values, dtype=np.float64)
+    if array.dtype.kind not in "biuf":
+        _fail(f"{name}: records of dtype {array.dtype}; expected numbers", usage=True)
+    if array.ndim == 1 and array.size == width:
+        array = array.reshape(1, width)
+    if array.ndim < 2 or math.prod(array.shape[1:]) != width:
+        _fail(
+            f"{name}: records of shape {array.shape[1:] if array.ndim >= 2 else array.shape}, "
+            f"{math.prod(array.shape[1:]) if array.ndim >= 2 else array.size} values each; the model takes {width}",
+            usage=True,
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        records = np.ascontiguousarray(array.reshape(array.shape[0], width), dtype=np.float32)
+    bad = np.argwhere(~np.isfinite(records))
+    if bad.size:
+        r, c = (int(v) for v in bad[0])
+        _fail(f"{name}: record {r + 1} value {c + 1} is not finite as float32 ({array.reshape(-1, width)[r, c]!r})",
+              usage=True)
+    return records
+
+
+def load_labels(path: str | os.PathLike[str], count: int, names: Sequence[str] | None = None,
+                classes: int | None = None) -> np.ndarray:
+    """``count`` class indices from an IDX file (gzip or not), an .npy array, or text, one label
+    per line (an integer class index, or one of the model's label ``names``; with several columns
+    the last; a first line that is neither is a header). With ``classes``, every index must be
+    in ``0 ... classes - 1``."""
+    name = os.fspath(path)
+    head = _peek(path)
+    if head.startswith(_NPY_MAGIC):
+        array = np.load(path, allow_pickle=False).reshape(-1)
+    elif _is_idx(head):
+        try:
+            array = read_idx(path).reshape(-1)
+        except IdxError as err:
+            _fail(str(err), usage=True)
+    else:
+        try:
+            rows = _read_text_rows(path)
+        except UnicodeDecodeError:
+            _fail(f"{name}: not IDX, .npy or UTF-8 text; cannot read labels from it", usage=True)
+        lookup = {label: i for i, label in enumerate(names or [])}
+
+        def label(text: str) -> int | None:
+            if text in lookup:
+                return lookup[text]
+            try:
+                value = float(text)
+            except ValueError:
+                return None
+            return int(value) if value.is_integer() else None
+
+        tokens = [row[-1] for row in rows]
+        if tokens and label(tokens[0]) is None:
+            tokens = tokens[1:]  # a header line
+        values = []
+        for number, token in enumerate(tokens, 1):
+            v = label(token)
+            if v is None:
+                _fail(f"{name}: label {number} ({token!r}) is not a class index or one of the model's labels", usage=True)
+            values.append(v)
+        array = np.array(values, dtype=np.int64)
+    if array.dtype.kind not in "iu" and not (array.dtype.kind == "f" and np.all(array == np.round(array))):
+        _fail(f"{name}: labels of dtype {array.dtype}; expected class indices", usage=True)
+    if array.size != count:
+        _fail(f"{name}: {array.size} labels for {count} records", usage=True)
+    labels = array.astype(np.int64)
+    if classes is not None:
+        outside = np.flatnonzero((labels < 0) | (labels >= classes))
+        if outside.size:
+            j = int(outside[0])
+            _fail(f"{name}: label {j + 1} is {labels[j]}, not a class of this model (0 ... {classes - 1})", usage=True)
+    return labels
+
+
+@dataclass
+class CheckReport:
+    """What compact weights change, measured with the float64 reference (pyfff.reference) on the
+    float32 model and on ``quantized(model, weight_type, node_type)``, the values the file holds."""
+
+    records: int
+    weight_type: str
+    node_type: str
+    argmax_agree: int
+    leaf_agree: int
+    max_abs_diff: float  # over every output of every record
+    max_abs_diff_same_leaf: float  # over the records that reach the same leaf in both
+    max_abs_output: float  # the float32 model's largest |output|, for scale
+    correct_float32: int | None = None
+    correct_compact: int | None = None
+
+    @property
+    def argmax_agreement(self) -> float:
+        return 100.0 * self.argmax_agree / self.records
+
+    @property
+    def leaf_agreement(self) -> float:
+        return 100.0 * self.leaf_agree / self.records
+
+    @property
+    def accuracy_float32(self) -> float | None:
+        return None if self.correct_float32 is None else 100.0 * self.correct_float32 / self.records
+
+    @property
+    def accuracy_compact(self) -> float | None:
+        return None if self.correct_compact is None else 100.0 * self.correct_compact / self.records
+
+    def lines(self, source: str = "", preprocessing: str = "") -> list[str]:
+        compact = f"{self.weight_type} weights, {self.node_type} nodes"
+        where = f" of {source}" if source else ""
+        lines = [
+            f"check: {self.records} records{where}{preprocessing}, numpy float64 reference:",
+            f"  float32 model vs {compact}",
+            f"  argmax agreement  {self.argmax_agree} / {self.records}  ({self.argmax_agreement:.2f} %)",
+            f"  leaf agreement    {self.leaf_agree} / {self.records}  ({self.leaf_agreement:.2f} %)",
+            f"  max |delta| of outputs  {self.max_abs_diff:.3g} (records on the same leaf: "
+            f"{self.max_abs_diff_same_leaf:.3g}; largest |output| {self.max_abs_output:.3g})",
+        ]
+        if self.correct_float32 is not None and self.correct_compact is not None:
+            delta = self.accuracy_compact - self.accuracy_float32
+            lines.append(
+                f"  accuracy          float32 {self.accuracy_float32:.2f} % ({self.correct_float32}), "
+                f"{self.weight_type} {self.accuracy_compact:.2f} % ({self.correct_compact}), "
+                f"{delta:+.2f} points"
+            )
+        return lines
+
+
+def check_quantization(
+    model: Model,
+    records: np.ndarray,
+    weight_type: str,
+    node_type: str | None = None,
+    *,
+    labels: np.ndarray | None = None,
+    apply_preprocessing: bool = True,
+    chunk: int = 4096,
+) -> CheckReport:
+    """Evaluate ``records`` on ``model`` (float32 weights) and on its compact form, in the float64
+    reference, and compare predictions, leaves and outputs (and accuracy given ``labels``)."""
+    from .reference import evaluate
+
+    weight_type, node_type = resolve_dtypes(weight_type, node_type, model.depth)
+    original = quantized(model, "float32", "float32")  # the float32 values the file would hold
+    compact = quantized(model, weight_type, node_type)
+    records = np.asarray(records)
+    argmax_agree = leaf_agree = 0
+    max_diff = max_same = max_out = 0.0
+    correct = [0, 0] if labels is not None else None
+    for start in range(0, len(records), chunk):
+        block = records[start:start + chunk]
+        a = evaluate(original, block, apply_preprocessing=apply_preprocessing)
+        b = evaluate(compact, block, apply_preprocessing=apply_preprocessing)
+        argmax_agree += int((a.argmax == b.argmax).sum())
+        same = a.leaves == b.leaves
+        leaf_agree += int(same.sum())
+        diff = np.abs(a.outputs - b.outputs)
+        if diff.size:
+            max_diff = max(max_diff, float(diff.max()))
+            max_out = max(max_out, float(np.abs(a.outputs).max()))
+            if same.any():
+                max_same = max(max_same, float(diff[same].max()))
+        if correct is not None:
+            truth = np.asarray(labels)[start:start + chunk]
+            correct[0] += int((a.argmax == truth).sum())
+            correct[1] += int((b.argmax == truth).sum())
+    return CheckReport(
+        records=len(records), weight_type=weight_type, node_type=node_type,
+        argmax_agree=argmax_agree, leaf_agree=leaf_agree, max_abs_diff=max_diff,
+        max_abs_diff_same_leaf=max_same, max_abs_output=max_out,
+        correct_float32=None if correct is None else correct[0],
+        correct_compact=None if correct is None else correct[1],
+    )
 
 
 # --------------------------------------------------------------------------- CLI
@@ -746,6 +1054,33 @@ Preprocessing: the network sees x = raw * scale + offset (--input-scale, --input
 the training input normalisation into the file so users can feed raw data (pixels 0..255, say).
 Without either option the file has NO preprocessing: records reach the network as they are.
 fff-convert warns when that was not asked for with --no-preprocessing.
+
+Compact weights (--dtype, --node-dtype) make smaller files (FFF format 1.1; a format 1.0 reader
+refuses them, naming the element type). They store the leaf and master weights (--dtype) and
+the node weights (--node-dtype) in fewer bits; biases, preprocessing and k stay float32. Which:
+  float32   (default) exact, and the only choice for a runtime that reads format 1.0 only.
+  float16   2 bytes a weight, about half the float32 file, 11 significant bits (relative error
+            <= 2^-11): the first choice; trained weights lose almost nothing. Weights beyond
+            +-65504 cannot be stored (fff-convert says which; bfloat16 and int8-row can).
+  bfloat16  2 bytes, float32's range with 8 significant bits (relative error <= 2^-9): for
+            weights too large for float16; more rounding than float16.
+  int8-row  1 byte a weight plus one float32 scale per row (the weights feeding one unit): the
+            smallest, about a third of the float32 file (more for deep trees, whose float32
+            nodes weigh more); each weight lands within half a step of its row's max |w| / 127.
+            The most rounding: check it.
+--node-dtype protects the routing. A node's small rounding can send a record near its hyperplane
+to a different leaf, a different small network, while the same rounding in a leaf only nudges
+its outputs; nodes are a small share of the file (depth d: 2^d - 1 rows against 2^d leaves). So
+by default the nodes stay float32 with int8-row (and with float32) and follow --dtype for float16
+and bfloat16, whose rounding is small; --node-dtype float32 keeps exact routing whatever --dtype
+is. Compact nodes need compact leaves: --node-dtype other than float32 with --dtype float32 is
+an error.
+How to check: --check-inputs FILE (test records: .npy, IDX such as t10k-images-idx3-ubyte.gz,
+or CSV; the model's preprocessing applies, as in fffrun, unless --check-raw) runs them through
+the float32 model and through exactly the values the compact file holds, both in the float64
+numpy reference, and reports how often the predicted class and the leaf agree, the largest
+output difference, and with --check-labels FILE the accuracy of both. Aim for 99.9 % agreement
+or better; if int8-row falls short, try float16, or --node-dtype float32 if the leaves disagree.
 """
 
 _EPILOG = """\
@@ -763,6 +1098,11 @@ examples:
 
   # one FFF layer out of a larger model, uncompressed (codec none) for inspection
   fff-convert model.pt -o layer.fff --prefix encoder.ffn. --activation gelu --codec none
+
+  # a compact file (int8-row leaves, float32 nodes), checked on the MNIST test set
+  fff-convert ml_mnist_l4_d2.pt -o m8.fff --input-scale 2/255 --input-offset -1 \\
+      --dtype int8-row --check-inputs t10k-images-idx3-ubyte.gz \\
+      --check-labels t10k-labels-idx1-ubyte.gz
 
 exit status: 0 success (warnings, if any, on standard error); 64 bad usage; 65 bad input data
 (corrupt, hostile or non-FFF checkpoint, a pickled model instead of a state_dict, wrong shapes,
@@ -844,12 +1184,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-shuffle", action="store_true", help="do not byte-shuffle tensor sections")
     parser.add_argument(
+        "--dtype", default="float32", choices=DTYPES,
+        help="element type of the leaf and master weights (default: float32; see 'Compact weights' above)",
+    )
+    parser.add_argument(
+        "--node-dtype", choices=DTYPES,
+        help="element type of the node weights (default: float32 for --dtype float32 and int8-row, "
+        "otherwise the same as --dtype); float32 keeps the routing exact",
+    )
+    parser.add_argument(
+        "--check-inputs", metavar="FILE",
+        help="after converting, compare the float32 model and the --dtype one on these records "
+        "(.npy, IDX or CSV, gzip or not) with the numpy reference: agreement of argmax and leaf, "
+        "largest output difference",
+    )
+    parser.add_argument(
+        "--check-labels", metavar="FILE",
+        help="true classes of the --check-inputs records (IDX, .npy, or text one per line): also "
+        "report both accuracies",
+    )
+    parser.add_argument(
+        "--check-raw", action="store_true",
+        help="the --check-inputs records are already preprocessed: do not apply the model's "
+        "preprocessing to them (fffrun's --raw)",
+    )
+    parser.add_argument(
         "--metadata", metavar="KEY=VALUE", type=_key_value, action="append", default=[],
         help="extra metadata pair (repeat the option for several)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument(
-        "--version", action="version", version=f"fff-convert {__version__} (pyfff {__version__}, FFF format 1.0)"
+        "--version", action="version", version=f"fff-convert {__version__} (pyfff {__version__}, FFF format 1.1)"
     )
     return parser
 
@@ -864,6 +1229,14 @@ def _read_labels_file(path: str) -> list[str]:
 
 
 def _summary(model: Model, out: str, size: int, trainer: str) -> str:
+    text = _summary_text(model, out, size, trainer)
+    if model.weight_type != "float32":
+        head, _, tail = text.rpartition("; ")
+        text = (f"{head}; {model.weight_type} weights, {model.node_type} nodes (format 1.1); {tail}")
+    return text
+
+
+def _summary_text(model: Model, out: str, size: int, trainer: str) -> str:
     master = f"master leaf width {model.master.width}" if model.master is not None else "no master leaf"
     if model.prep_scale is None:
         prep = ", no preprocessing"
@@ -906,6 +1279,12 @@ def _run(args: argparse.Namespace, error: Any) -> int:
     source, out = args.checkpoint, args.output
     if args.no_preprocessing and (args.input_scale is not None or args.input_offset is not None):
         return error(EX_USAGE, "--no-preprocessing contradicts --input-scale/--input-offset; give one or the other")
+    try:
+        resolve_dtypes(args.dtype, args.node_dtype)  # the combination, before reading anything
+    except ConvertError as err:
+        return error(EX_USAGE, str(err))
+    if (args.check_labels is not None or args.check_raw) and args.check_inputs is None:
+        return error(EX_USAGE, "--check-labels and --check-raw go with --check-inputs FILE")
     if not os.path.exists(source):
         return error(EX_NOINPUT, f"{source}: no such file")
     if os.path.isdir(source):
@@ -946,6 +1325,29 @@ def _run(args: argparse.Namespace, error: Any) -> int:
     except OSError as err:
         return error(EX_NOINPUT, f"{source}: cannot read: {err.strerror or err}")
     try:
+        model.weight_type, model.node_type = resolve_dtypes(args.dtype, args.node_dtype, model.depth)
+    except ConvertError as err:
+        return error(EX_USAGE, str(err))
+    report = None
+    if args.check_inputs is not None:
+        # Read and evaluate before writing, so that a bad records file leaves nothing at OUT.
+        try:
+            records = load_records(args.check_inputs, model.input_width)
+            labels = None
+            if args.check_labels is not None:
+                labels = load_labels(args.check_labels, len(records), model.labels, model.output_width)
+            report = check_quantization(model, records, model.weight_type, model.node_type, labels=labels,
+                                        apply_preprocessing=not args.check_raw)
+        except ConvertError as err:
+            return error(EX_USAGE if err.usage else EX_DATAERR, str(err))
+        except FormatError as err:
+            return error(EX_DATAERR, f"cannot encode the model as {args.dtype}: {err}")
+        except FileNotFoundError as err:
+            return error(EX_NOINPUT, f"{err.filename}: no such file")
+        except OSError as err:
+            return error(EX_NOINPUT, f"{getattr(err, 'filename', None) or args.check_inputs}: cannot read: "
+                         f"{err.strerror or err}")
+    try:
         data = write_model(model, out, codec=args.codec, shuffle=not args.no_shuffle, level=args.level)
     except FormatError as err:
         return error(EX_DATAERR, f"cannot encode the model: {err}")
@@ -953,6 +1355,21 @@ def _run(args: argparse.Namespace, error: Any) -> int:
         return error(EX_CANTCREAT, f"cannot create {out}: {err.strerror or err}")
     if not args.quiet:
         print(_summary(model, out, len(data), args.trainer))
+    if report is not None:
+        if model.prep_scale is None:
+            how = " (the model has no preprocessing)"
+        else:
+            how = " (preprocessing skipped: --check-raw)" if args.check_raw else " (the model's preprocessing applied)"
+        for line in report.lines(Path(args.check_inputs).name, how):
+            print(line)
+        if report.argmax_agree < report.records and report.argmax_agreement < 99.9:
+            advice = []
+            if model.weight_type in ("int8-row", "bfloat16"):
+                advice.append("--dtype float16")
+            if model.node_type != "float32" and report.leaf_agree < report.records:
+                advice.append("--node-dtype float32")
+            if advice:
+                print(f"  below 99.9 % agreement: consider {' or '.join(advice)}")
     if args.activation is None and args.trainer == "fastfeedforward":
         warnings.warn(
             f"fastfeedforward checkpoints do not record the activation (FFF(..., activation=...) is not "

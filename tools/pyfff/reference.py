@@ -4,7 +4,11 @@ Written from the spec alone, kept deliberately plain: preprocessing (§8), desce
 left (§14.1), leaf and master MLPs with PyTorch's activation definitions (§7.1), sigmoid(k)
 mixing (§14.2), first-maximum argmax, and the near-tie test of §14.3 that tells a float32
 runtime where it may legitimately pick the other child. Everything is float64, computed from the
-float32 parameters, so rounding here is far below the tolerance a float32 runtime is held to.
+file's parameters as decoded, so rounding here is far below the tolerance a float32 runtime is
+held to. For compact weights (format 1.1) those are the decoded values ``pyfff.format`` returns:
+float16 and bfloat16 widened exactly (float32 arrays), int8-row ``scale * q`` exactly (float64
+arrays, which are used as they are, never rounded to float32); the near-tie bound of §14.3 is
+computed from the same decoded node weights.
 
 Reproducible across machines. numpy's reductions (``sum``, ``einsum``, ``@``) add in an order that
 depends on the numpy version, the CPU's SIMD width and the BLAS library, so their last bits vary.

@@ -645,7 +645,7 @@ def test_cli_is_executable_and_help_teaches() -> None:
 def test_cli_version_is_pyfff_version_and_fffrun_release() -> None:
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stderr == ""
-    assert proc.stdout == f"fff-convert {pyfff.__version__} (pyfff {pyfff.__version__}, FFF format 1.0)\n"
+    assert proc.stdout == f"fff-convert {pyfff.__version__} (pyfff {pyfff.__version__}, FFF format 1.1)\n"
     assert CONVERTER_VERSION == pyfff.__version__
     # fffrun and the Python tools ship together (Sources/fffrun/FFFRun.swift says so): one release.
     swift = (TOOLS.parent / "Sources/fffrun/FFFRun.swift").read_text()
