@@ -262,7 +262,9 @@ class Model:
             arrays.update({b"MSW1": self.master.w1, b"MSB1": self.master.b1,
                            b"MSW2": self.master.w2, b"MSB2": self.master.b2})
         for name, arr in arrays.items():
-            _check_float_array(name.decode(), arr, sizes[name])
+            # int8-row values (scale * q, float64) may exceed float32's range; check them as given
+            wide = _element_code(name, *codes) == ELEMENT_INT8_ROW
+            _check_float_array(name.decode(), arr, sizes[name], wide=wide)
         for name, arr in arrays.items():
             code = _element_code(name, *codes)
             if code != ELEMENT_FLOAT32:
@@ -292,7 +294,9 @@ def _check_int_field(name: str, value: Any, low: int, high: int) -> None:
         _fail("invalid-value", f"{name} {value} is below the minimum of {low}", "MODL")
 
 
-def _check_float_array(section: str, arr: Any, shape: tuple[int, ...], what: str | None = None) -> None:
+def _check_float_array(section: str, arr: Any, shape: tuple[int, ...], what: str | None = None,
+                       wide: bool = False) -> None:
+    """Type, shape and finiteness (as float32, or as given when ``wide``) of a parameter array."""
     what = what or section
     if not isinstance(arr, np.ndarray):
         _fail("invalid-value", f"{what} must be a numpy array, got {type(arr).__name__}", section)
@@ -302,12 +306,12 @@ def _check_float_array(section: str, arr: Any, shape: tuple[int, ...], what: str
         _fail("shape-mismatch", f"{what} has shape {tuple(arr.shape)}; expected {tuple(shape)}",
               section)
     with np.errstate(over="ignore", invalid="ignore"):
-        flat = np.asarray(arr, dtype=np.float32).reshape(-1)
+        flat = np.asarray(arr, dtype=np.float64 if wide else np.float32).reshape(-1)
     bad = np.flatnonzero(~np.isfinite(flat))
     if bad.size:
         i = int(bad[0])
         _fail("non-finite-parameter",
-              f"{what} element {i} is {arr.reshape(-1)[i]!r}, not finite as float32", section)
+              f"{what} element {i} is {arr.reshape(-1)[i]!r}, not finite{'' if wide else ' as float32'}", section)
 
 
 def _tensor_shapes(i: int, o: int, d: int, h: int, m: int) -> dict[bytes, tuple[int, ...]]:

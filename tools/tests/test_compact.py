@@ -488,3 +488,16 @@ def test_golden_outputs_cover_every_compact_type_with_a_master_leaf_and_depth_3(
         if model.master is not None and model.depth >= 3:
             found.add(model.weight_type)
     assert found >= {"float16", "bfloat16", "int8-row"}
+
+
+def test_int8_row_values_beyond_float32_range_read_and_write() -> None:
+    """scale * q can exceed float32's range (scale near FLT_MAX): still a valid model, kept in
+    float64, and written again with the same scale and q."""
+    model = make_model(i=4, d=0, h=1, m=0, weight_type="int8-row")
+    q = np.array([127, -3, 0, 64], np.int8)
+    data = _patched(model, "LFW1", 0, struct.pack("<I", 0x7F7FFFFF) + q.tobytes())
+    back = read_model(data)
+    assert back.w1[0, 0, 0] == 127 * float(np.finfo(F32).max) > float(np.finfo(F32).max)
+    back.check()
+    again = write_model(back, codec="none", shuffle=False)
+    assert section_payload(again, "LFW1") == struct.pack("<I", 0x7F7FFFFF) + q.tobytes()
