@@ -413,15 +413,17 @@ def _int8_row_quantise(name: bytes, arr: np.ndarray) -> tuple[np.ndarray, np.nda
     w = np.asarray(arr, dtype=np.float64).reshape(a, k, c)
     m = np.abs(w).max(axis=1) if k else np.zeros((a, c))
     zero = m == 0.0
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore", over="ignore"):
         scale = (m / 127.0).astype(np.float32)
     scale[zero] = np.float32(1.0)
-    tiny = np.flatnonzero((scale == 0).reshape(-1))
-    if tiny.size:
-        r = int(tiny[0])
+    unfit = np.flatnonzero(((scale == 0) | ~np.isfinite(scale)).reshape(-1))
+    if unfit.size:
+        r = int(unfit[0])
+        how = ("so small that its int8-row scale (|w| / 127) rounds to 0 in float32; write this model "
+               "as float16, bfloat16 or float32" if scale.reshape(-1)[r] == 0 else
+               "so large that its int8-row scale (|w| / 127) is beyond float32's range")
         _fail("invalid-value", f"{name.decode()} row {r}: its largest |w| is {float(m.reshape(-1)[r])!r}, "
-              "so small that its int8-row scale (|w| / 127) rounds to 0 in float32; write this model as "
-              "float16, bfloat16 or float32", name.decode())
+              f"{how}", name.decode())
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.rint(w / scale.astype(np.float64)[:, None, :])
     q = np.clip(q, -127, 127).astype(np.int8)

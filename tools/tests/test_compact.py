@@ -501,3 +501,13 @@ def test_int8_row_values_beyond_float32_range_read_and_write() -> None:
     back.check()
     again = write_model(back, codec="none", shuffle=False)
     assert section_payload(again, "LFW1") == struct.pack("<I", 0x7F7FFFFF) + q.tobytes()
+
+
+def test_int8_row_float64_values_beyond_float32_scales_are_a_clear_error() -> None:
+    model = make_model(i=4, d=0, h=1, m=0, weight_type="int8-row")
+    model.w1 = model.w1.astype(np.float64)
+    model.w1[0, 2, 0] = 1e300  # finite in float64; its scale 1e300 / 127 is no float32
+    with pytest.raises(FormatError) as info:
+        write_model(model)
+    assert info.value.code == "invalid-value" and "LFW1 row 0" in str(info.value)
+    assert "beyond float32's range" in str(info.value)
