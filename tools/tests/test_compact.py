@@ -511,3 +511,15 @@ def test_int8_row_float64_values_beyond_float32_scales_are_a_clear_error() -> No
         write_model(model)
     assert info.value.code == "invalid-value" and "LFW1 row 0" in str(info.value)
     assert "beyond float32's range" in str(info.value)
+
+
+def test_the_specs_int8_row_example_bytes() -> None:
+    """spec/FORMAT.md §7.2.4's worked example: NODW of d = 2, I = 3, node type int8-row."""
+    nodes = np.array([[0.5, -1.25, 0.1], [0.0, -0.0, 0.0], [-3.0, 2.0, 0.7]], F32)
+    model = Model(3, 1, 2, 1, "relu", nodes, np.zeros(3, F32), np.ones((4, 3, 1), F32), np.zeros((4, 1), F32),
+                  np.ones((4, 1, 1), F32), np.zeros((4, 1), F32), weight_type="int8-row", node_type="int8-row")
+    payload = section_payload(write_model(model, codec="none", shuffle=False), "NODW")
+    assert payload == bytes.fromhex("8542213c 0000803f 0683c13c 33810a 000000 81551e".replace(" ", ""))
+    back = read_model(write_model(model)).node_weights
+    assert [Fraction(v) for v in back[0]] == [Fraction(538984575, 2**30), Fraction(-1342177275, 2**30),
+                                              Fraction(52841625, 2**29)]
