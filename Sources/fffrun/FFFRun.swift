@@ -10,7 +10,7 @@ import Darwin
 @main
 struct FFFRun: ParsableCommand {
     /// The release of fffrun and of the Python tools (`pyfff.__version__`), which ship together.
-    static let release = "1.0.1"
+    static let release = "1.1.0"
 
     static let configuration = CommandConfiguration(
         commandName: "fffrun",
@@ -34,7 +34,7 @@ struct FFFRun: ParsableCommand {
               fffrun classify model.fff records.csv
               fffrun eval model.fff --inputs images.idx.gz --labels labels.idx.gz
             """,
-        version: "fffrun \(release) (FFF format 1.0; kernel \(KernelPath.default) on this CPU)",
+        version: "fffrun \(release) (FFF format 1.1; kernel \(KernelPath.default) on this CPU)",
         subcommands: [ValidateCommand.self, InfoCommand.self, ClassifyCommand.self, EvalCommand.self, CompareCommand.self]
     )
 

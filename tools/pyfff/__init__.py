@@ -5,4 +5,4 @@ the same release number as ``fffrun --version`` (Sources/fffrun/FFFRun.swift), s
 together.
 """
 
-__version__ = "1.0.1"
+__version__ = "1.1.0"
