@@ -78,12 +78,34 @@ import Testing
         #expect(try FFFReader.read(bytes: bytes, options: tiny) == model)
     }
 
+    /// The same for compact weights (1.1): float16 sections of 1 MiB shuffled with unit 2 and
+    /// widened in place, int8-row sections of 0.5 MiB plus their scales, read in pieces.
+    @Test(arguments: [(ElementType.float16, ElementType.float16), (.bfloat16, .float32), (.int8Row, .int8Row)],
+          [(SectionCodec.none, false), (.none, true), (.zstd, true)])
+    func piecewiseCompactFileReadingMatchesMemory(types: (ElementType, ElementType), storage: (SectionCodec, Bool)) throws {
+        let model = try TestModels.make(depth: 6, input: 512, output: 24, leafWidth: 16, masterWidth: 8,
+                                        preprocessing: .perFeature, labels: true, seed: 11,
+                                        weightType: types.0, nodeType: types.1)
+        let bytes = FFFWriter.write(model, options: .init(codec: storage.0, level: 1, shuffle: storage.1))
+        let fromPath = try withFile(bytes) { try FFFReader.readFile(contentsOf: $0) }
+        let fromMemory = try FFFReader.readFile(bytes: bytes)
+        #expect(fromPath.model == model)
+        #expect(fromMemory.model == model)
+        #expect(fromPath.layout == fromMemory.layout)
+        #expect(try #require(fromPath.layout.section("LFW1")).decodedLength > FFFReader.Options().workspaceLimit / 2)
+        var tiny = FFFReader.Options()
+        tiny.workspaceLimit = 333
+        #expect(try withFile(bytes) { try FFFReader.read(contentsOf: $0, options: tiny) } == model)
+        #expect(try FFFReader.read(bytes: bytes, options: tiny) == model)
+    }
+
     /// Reading from a path and from memory give the same verdict on damaged files too: a sample
     /// of single-byte corruptions of a compressed, shuffled file (every part: header, table,
     /// frames, padding).
-    @Test func pathAndMemoryAgreeOnCorruptions() throws {
+    @Test(arguments: [ElementType.float32, .float16, .int8Row])
+    func pathAndMemoryAgreeOnCorruptions(type: ElementType) throws {
         let model = try TestModels.make(depth: 3, input: 40, output: 5, leafWidth: 4, masterWidth: 3,
-                                        preprocessing: .scalar, labels: true, seed: 5)
+                                        preprocessing: .scalar, labels: true, seed: 5, weightType: type)
         let valid = FFFWriter.write(model, options: .init(codec: .zstd, shuffle: true))
         var checked = 0
         for position in stride(from: 0, to: valid.count, by: max(1, valid.count / 150)) {
@@ -105,9 +127,9 @@ import Testing
     /// A file is checked (checksums) before it is decoded, in two reads. If it changes in
     /// between, decoding must not hand out bytes no checksum vouched for: `io-error`, for a
     /// plain section and for a compressed one whose new bytes are no longer a valid frame.
-    @Test(arguments: [SectionCodec.none, .zstd])
-    func fileChangingWhileReadIsAnIOError(codec: SectionCodec) throws {
-        let model = try TestModels.make(depth: 2, input: 64, output: 3, leafWidth: 4, seed: 9)
+    @Test(arguments: [SectionCodec.none, .zstd], [ElementType.float32, .bfloat16, .int8Row])
+    func fileChangingWhileReadIsAnIOError(codec: SectionCodec, type: ElementType) throws {
+        let model = try TestModels.make(depth: 2, input: 64, output: 3, leafWidth: 4, seed: 9, weightType: type)
         let bytes = FFFWriter.write(model, options: .init(codec: codec, shuffle: true))
         let layout = try FFFReader.readFile(bytes: bytes).layout
         let lfw1 = try #require(layout.section("LFW1"))

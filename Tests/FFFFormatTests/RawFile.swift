@@ -164,17 +164,22 @@ struct RawModel {
     var leafWidth: UInt32 = 2
     var masterWidth: UInt32 = 0
     var activation: UInt8 = 1
-    var elementType: UInt8 = 0
-    var reserved26: UInt16 = 0
+    /// Byte 25: the element type of `LFW1`, `LFW2`, `MSW1`, `MSW2` (1.1).
+    var weightType: UInt8 = 0
+    /// Byte 26: the element type of `NODW` (1.1; reserved in 1.0).
+    var nodeType: UInt8 = 0
+    var reserved27: UInt8 = 0
     var mixingLogitBits: UInt32 = 0
     var reservedTail: [UInt8] = Array(repeating: 0, count: 32)
 
     var modl: [UInt8] {
         Raw.le(kind) + Raw.le(input) + Raw.le(output) + Raw.le(depth) + Raw.le(leafWidth) + Raw.le(masterWidth)
-            + [activation, elementType] + Raw.le(reserved26) + Raw.le(mixingLogitBits) + reservedTail
+            + [activation, weightType, nodeType, reserved27] + Raw.le(mixingLogitBits) + reservedTail
     }
 
-    /// Every section the header implies, in §6 order, with deterministic values.
+    /// Every section the header implies, in §6 order, with deterministic values: weights in
+    /// their element types (float16 and bfloat16 as random finite bit patterns, int8-row as
+    /// random positive scales and q in -127 ... 127), biases float32.
     var sections: [RawSection] {
         var rng = SplitMix64(seed: 7)
         let (i, o, h, m) = (Int(input), Int(output), Int(leafWidth), Int(masterWidth))
@@ -182,21 +187,44 @@ struct RawModel {
         let n = l - 1
         var result = [RawSection("MODL", modl)]
         func tensor(_ type: String, _ count: Int) { result.append(RawSection(type, Raw.floats(rng.floats(count)))) }
+        func weights(_ type: String, _ code: UInt8, rows: Int, count: Int) {
+            result.append(RawSection(type, RawModel.weights(code, rows: rows, count: count, rng: &rng)))
+        }
         if depth > 0 {
-            tensor("NODW", n * i)
+            weights("NODW", nodeType, rows: n, count: n * i)
             tensor("NODB", n)
         }
-        tensor("LFW1", l * i * h)
+        weights("LFW1", weightType, rows: l * h, count: l * i * h)
         tensor("LFB1", l * h)
-        tensor("LFW2", l * h * o)
+        weights("LFW2", weightType, rows: l * o, count: l * h * o)
         tensor("LFB2", l * o)
         if m > 0 {
-            tensor("MSW1", i * m)
+            weights("MSW1", weightType, rows: m, count: i * m)
             tensor("MSB1", m)
-            tensor("MSW2", m * o)
+            weights("MSW2", weightType, rows: o, count: m * o)
             tensor("MSB2", o)
         }
         return result
+    }
+
+    /// A weight payload of `count` elements in `rows` rows stored as element type `code`
+    /// (unknown codes: float32).
+    static func weights(_ code: UInt8, rows: Int, count: Int, rng: inout SplitMix64) -> [UInt8] {
+        switch code {
+        case 1:  // float16: sign, exponent 0 ... 30, mantissa
+            return (0..<count).flatMap { _ in
+                let r = rng.next()
+                return Raw.le(UInt16(r & 0x8000) | UInt16((r >> 16) % 31) << 10 | UInt16((r >> 32) & 0x3FF))
+            }
+        case 2:  // bfloat16: the upper half of a finite float32
+            return (0..<count).flatMap { _ in Raw.le(UInt16(rng.float().bitPattern >> 16)) }
+        case 3:  // int8-row
+            let scales = (0..<rows).map { _ in abs(rng.float()) / 64 + 0x1p-20 }
+            let q = (0..<count).map { _ in UInt8(bitPattern: Int8(Int(rng.next() % 255) - 127)) }
+            return Raw.floats(scales) + q
+        default:
+            return Raw.floats(rng.floats(count))
+        }
     }
 
     var file: RawFile { RawFile(sections: sections) }

@@ -7,7 +7,8 @@ enum TestModels {
     static func make(
         depth: Int, input: Int, output: Int, leafWidth: Int, masterWidth: Int = 0,
         activation: Activation = .relu, preprocessing: PreprocessingKind = .none,
-        labels: Bool = false, metadata: [MetadataEntry] = [], seed: UInt64 = 1
+        labels: Bool = false, metadata: [MetadataEntry] = [], seed: UInt64 = 1,
+        weightType: ElementType = .float32, nodeType: ElementType? = nil
     ) throws -> FFFModel {
         var rng = SplitMix64(seed: seed)
         let leaves = 1 << depth
@@ -33,7 +34,7 @@ enum TestModels {
             leafOutputWeights: rng.floats(leaves * leafWidth * output), leafOutputBiases: rng.floats(leaves * output),
             masterLeaf: master,
             labels: labels ? (0..<output).map { "class \($0) é" } : nil,
-            metadata: metadata)
+            metadata: metadata, weightType: weightType, nodeType: nodeType)
     }
 
     enum PreprocessingKind { case none, scalar, perFeature }
@@ -66,3 +67,19 @@ func expectCode(_ bytes: [UInt8], _ code: FFFErrorCode, options: FFFReader.Optio
 
 /// Bit patterns, so that -0.0 and 0.0 differ and the comparison is exact.
 func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+
+/// Asserts that `body` throws an `FFFError` with `code`; returns the error.
+@discardableResult
+func expectThrows<R>(_ code: FFFErrorCode, sourceLocation: SourceLocation = #_sourceLocation,
+                     _ body: () throws -> R) -> FFFError? {
+    do {
+        _ = try body()
+        Issue.record("expected \(code.rawValue), got success", sourceLocation: sourceLocation)
+    } catch let error as FFFError {
+        #expect(error.code == code, "expected \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("expected \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}

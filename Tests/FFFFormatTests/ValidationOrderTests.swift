@@ -50,7 +50,9 @@ import Testing
         var file = model.file
         file.headerFlags = 1
         expectCode(file.bytes, .reservedNonzero)
-        file.minor = 1  // §2.2: a newer minor version may use reserved fields
+        file.minor = 1  // 1.1 is this reader's version: reserved fields still 0
+        expectCode(file.bytes, .reservedNonzero)
+        file.minor = 2  // §2.2: a newer minor version may use reserved fields
         #expect(readError(file.bytes) == nil)
         var zero = model.file
         zero.declaredCount = 0
@@ -214,11 +216,11 @@ import Testing
         expectCode(header { $0.output = 0 }, .invalidValue)
         expectCode(header { $0.activation = 7 }, .unsupportedFeature)
         expectCode(header { $0.activation = 255 }, .unsupportedFeature)
-        expectCode(header { $0.elementType = 1 }, .unsupportedFeature)
-        expectCode(header { $0.elementType = 3 }, .unsupportedFeature)
-        expectCode(header { $0.elementType = 4 }, .unsupportedFeature)
-        expectCode(header { $0.elementType = 255 }, .unsupportedFeature)
-        expectCode(header { $0.reserved26 = 1 }, .reservedNonzero)
+        expectCode(header { $0.weightType = 4 }, .unsupportedFeature)
+        expectCode(header { $0.weightType = 255 }, .unsupportedFeature)
+        expectCode(header { $0.nodeType = 4 }, .unsupportedFeature)
+        expectCode(header { $0.nodeType = 1 }, .invalidValue)  // compact nodes, float32 weights
+        expectCode(header { $0.reserved27 = 1 }, .reservedNonzero)
         expectCode(header { $0.reservedTail[31] = 1 }, .reservedNonzero)
         expectCode(header { $0.mixingLogitBits = Float.nan.bitPattern }, .nonFiniteParameter)
         expectCode(header { $0.mixingLogitBits = Float.infinity.bitPattern }, .nonFiniteParameter)
@@ -228,7 +230,7 @@ import Testing
         expectCode(header { $0.kind = 9; $0.input = 0 }, .unsupportedFeature)
         expectCode(header { $0.input = 0; $0.activation = 9 }, .invalidValue)
         expectCode(header { $0.depth = 99; $0.activation = 200 }, .limitExceeded)
-        expectCode(header { $0.elementType = 2; $0.mixingLogitBits = Float.nan.bitPattern }, .unsupportedFeature)
+        expectCode(header { $0.weightType = 7; $0.mixingLogitBits = Float.nan.bitPattern }, .unsupportedFeature)
         // MODL stored as zstd with shuffle decodes like any section.
         var coded = model.file
         coded.sections[0] = RawSection("MODL", model.modl).shuffled(unit: 8).zstd()
@@ -392,7 +394,7 @@ import Testing
     /// A newer minor version: reserved fields everywhere may be nonzero, everything else holds.
     @Test func newerMinorVersionIgnoresReservedFields() throws {
         var m = model
-        m.reserved26 = 0xFFFF
+        m.reserved27 = 0xFF
         m.reservedTail = [UInt8](repeating: 0xEE, count: 32)
         var file = m.file
         file.minor = 7
@@ -410,6 +412,8 @@ import Testing
         #expect(read.layout.minorVersion == 7)
         #expect(read.model.labels == ["a", "b"])
         file.minor = 0
+        expectCode(file.bytes, .reservedNonzero)
+        file.minor = 1
         expectCode(file.bytes, .reservedNonzero)
     }
 }

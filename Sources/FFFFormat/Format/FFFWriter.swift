@@ -16,7 +16,8 @@ public enum FFFWriter {
         public var codec: SectionCodec
         /// The Zstandard level for `.zstd`, clamped to libzstd's range. The reference writers use 19.
         public var level: Int
-        /// Byte-shuffle the float32 tensor sections (§9 ... §11) with unit 4 before the codec.
+        /// Byte-shuffle the tensor sections (§9 ... §11) before the codec: float32 ones with unit
+        /// 4, float16 and bfloat16 ones with unit 2. int8-row sections are never filtered.
         public var shuffle: Bool
 
         public init(codec: SectionCodec = .zstd, level: Int = 19, shuffle: Bool = true) {
@@ -26,18 +27,18 @@ public enum FFFWriter {
         }
     }
 
-    /// The bytes of a file holding `model`.
+    /// The bytes of a file holding `model`: minor version 1 when its weights are stored in a
+    /// compact type (format 1.1), otherwise 0, byte for byte a 1.0 file.
     ///
-    /// Cannot fail: the model is valid by construction. If libzstd cannot allocate its context,
+    /// Cannot fail: the model is valid by construction, its weights already encoded. If libzstd cannot allocate its context,
     /// the section concerned is stored with codec `none` (still a valid file).
     /// - Complexity: O(number of parameters), times zstd's cost per byte at `options.level`.
     public static func write(_ model: FFFModel, options: Options = Options()) -> [UInt8] {
         let level = Int32(clamping: min(max(options.level, Int(ZSTD_minCLevel())), Int(ZSTD_maxCLevel())))
-        let sections = payloads(of: model).map { section, payload in
-            encode(section, payload, codec: options.codec, level: level,
-                   shuffle: options.shuffle && section.isTensor)
+        let sections = payloads(of: model).map { section, payload, unit in
+            encode(section, payload, codec: options.codec, level: level, shuffleUnit: options.shuffle ? unit : 0)
         }
-        return assemble(sections)
+        return assemble(sections, minorVersion: model.weightType == .float32 ? 0 : 1)
     }
 
     /// Writes `model` to `path` atomically: to a temporary file in the same directory, flushed,
@@ -56,9 +57,10 @@ public enum FFFWriter {
         let filterUnit: UInt8  // 0: no filter
     }
 
-    /// The decoded payload of every section the model needs, in §6's order.
-    private static func payloads(of model: FFFModel) -> [(KnownSection, [UInt8])] {
-        var result: [(KnownSection, [UInt8])] = []
+    /// The decoded payload of every section the model needs, in §6's order, with the shuffle
+    /// unit the section takes when shuffling is asked (0: never shuffled).
+    private static func payloads(of model: FFFModel) -> [(KnownSection, [UInt8], Int)] {
+        var result: [(KnownSection, [UInt8], Int)] = []
         var header = ByteWriter()
         header.u32(ModelHeader.layerKindFFF)
         header.u32(UInt32(model.inputWidth))
@@ -67,11 +69,12 @@ public enum FFFWriter {
         header.u32(UInt32(model.leafWidth))
         header.u32(UInt32(model.masterLeaf?.width ?? 0))
         header.u8(model.activation.rawValue)
-        header.u8(ModelHeader.elementTypeFloat32)
-        header.u16(0)
+        header.u8(model.weightType.rawValue)
+        header.u8(model.nodeType.rawValue)
+        header.u8(0)
         header.f32(model.masterLeaf?.mixingLogit ?? 0)
         header.zeros(32)
-        result.append((.modl, header.bytes))
+        result.append((.modl, header.bytes, 0))
 
         if let preprocessing = model.preprocessing {
             var prep = ByteWriter()
@@ -79,25 +82,50 @@ public enum FFFWriter {
             prep.u32(0)
             prep.floats(preprocessing.scale)
             prep.floats(preprocessing.offset)
-            result.append((.prep, prep.bytes))
+            result.append((.prep, prep.bytes, 0))
         }
         func tensor(_ type: KnownSection, _ values: [Float]) {
             var writer = ByteWriter()
             writer.floats(values)
-            result.append((type, writer.bytes))
+            result.append((type, writer.bytes, 4))
+        }
+        func weights(_ type: KnownSection, _ tensor: WeightTensor) {
+            let values = model.weights(of: tensor)
+            var writer = ByteWriter()
+            switch model.elementType(of: tensor) {
+            case .float32:
+                writer.floats(values)
+                result.append((type, writer.bytes, 4))
+            case .float16:
+                // The model holds decoded float16 values: re-encoding them is exact.
+                writer.bytes.reserveCapacity(2 * values.count)
+                for value in values { writer.u16(WeightEncoding.float16Bits(value)) }
+                result.append((type, writer.bytes, 2))
+            case .bfloat16:
+                writer.bytes.reserveCapacity(2 * values.count)
+                for value in values { writer.u16(WeightEncoding.bfloat16Bits(value)) }
+                result.append((type, writer.bytes, 2))
+            case .int8Row:
+                let scales = model.rowScales[tensor]
+                let q = model.int8Values(of: tensor) ?? []
+                writer.bytes.reserveCapacity(4 * scales.count + q.count)
+                writer.floats(scales)
+                q.withUnsafeBytes { writer.bytes.append(contentsOf: $0) }
+                result.append((type, writer.bytes, 0))
+            }
         }
         if model.depth >= 1 {
-            tensor(.nodw, model.nodeWeights)
+            weights(.nodw, .nodes)
             tensor(.nodb, model.nodeBiases)
         }
-        tensor(.lfw1, model.leafHiddenWeights)
+        weights(.lfw1, .leafHidden)
         tensor(.lfb1, model.leafHiddenBiases)
-        tensor(.lfw2, model.leafOutputWeights)
+        weights(.lfw2, .leafOutput)
         tensor(.lfb2, model.leafOutputBiases)
         if let master = model.masterLeaf {
-            tensor(.msw1, master.hiddenWeights)
+            weights(.msw1, .masterHidden)
             tensor(.msb1, master.hiddenBiases)
-            tensor(.msw2, master.outputWeights)
+            weights(.msw2, .masterOutput)
             tensor(.msb2, master.outputBiases)
         }
         if let labels = model.labels {
@@ -105,7 +133,7 @@ public enum FFFWriter {
             labl.u32(UInt32(labels.count))
             labl.u32(0)
             for label in labels { labl.string(label) }
-            result.append((.labl, labl.bytes))
+            result.append((.labl, labl.bytes, 0))
         }
         if !model.metadata.isEmpty {
             var meta = ByteWriter()
@@ -115,15 +143,14 @@ public enum FFFWriter {
                 meta.string(entry.key)
                 meta.string(entry.value)
             }
-            result.append((.meta, meta.bytes))
+            result.append((.meta, meta.bytes, 0))
         }
         return result
     }
 
-    private static func encode(_ type: KnownSection, _ payload: [UInt8], codec: SectionCodec, level: Int32, shuffle: Bool) -> EncodedSection {
-        let unit = 4
-        let filtered = shuffle ? ByteShuffle.shuffled(payload, unit: unit) : payload
-        let filterUnit: UInt8 = shuffle ? UInt8(unit) : 0
+    private static func encode(_ type: KnownSection, _ payload: [UInt8], codec: SectionCodec, level: Int32, shuffleUnit: Int) -> EncodedSection {
+        let filtered = shuffleUnit != 0 ? ByteShuffle.shuffled(payload, unit: shuffleUnit) : payload
+        let filterUnit = UInt8(shuffleUnit)
         if codec == .zstd, let frame = filtered.withUnsafeBytes({ ZstdCodec.compress($0, level: level) }) {
             return EncodedSection(type: type, stored: frame, decodedLength: payload.count, codec: .zstd, filterUnit: filterUnit)
         }
@@ -131,7 +158,7 @@ public enum FFFWriter {
     }
 
     /// Header, table, trailer, then each section padded to a multiple of 8 (§3.3).
-    private static func assemble(_ sections: [EncodedSection]) -> [UInt8] {
+    private static func assemble(_ sections: [EncodedSection], minorVersion: Int) -> [UInt8] {
         let tableEnd = FileParser.headerSize + SectionEntry.size * sections.count + FileParser.trailerSize
         var offsets: [Int] = []
         var end = tableEnd
@@ -144,7 +171,7 @@ public enum FFFWriter {
         out.bytes.reserveCapacity(end)
         out.bytes.append(contentsOf: FileParser.magic)
         out.u16(UInt16(FileParser.implementedMajor))
-        out.u16(UInt16(FileParser.implementedMinor))
+        out.u16(UInt16(minorVersion))
         out.u32(UInt32(sections.count))
         out.u64(UInt64(end))
         out.u32(0)

@@ -9,7 +9,8 @@ struct FileParser {
     static let headerSize = 32
     static let trailerSize = 8
     static let implementedMajor = 1
-    static let implementedMinor = 0
+    /// 1.1: compact element types (float16, bfloat16, int8-row) in `MODL` bytes 25 and 26.
+    static let implementedMinor = 1
 
     /// The most bytes a header and a table of the largest section count take.
     static let maxTableEnd = headerSize + SectionEntry.size * FormatLimits.maxSectionCount + trailerSize
@@ -304,7 +305,9 @@ struct FileParser {
             if known.isTensor {
                 let expected = header.byteSize(of: known) ?? 0  // step 12 proved it exists
                 if entry.decodedLength != UInt64(expected) {
-                    throw FFFError(.shapeMismatch, "\(known.rawValue) decodes to \(entry.decodedLength) bytes; its shape \(header.shape(of: known) ?? []) of float32 needs \(expected)", section: known.rawValue, offset: entry.decodedLengthOffset)
+                    let type = header.elementType(of: known)
+                    let rows = type == .int8Row ? " (\(header.rowLayout(of: known)?.rows ?? 0) row scales, then one byte per element)" : ""
+                    throw FFFError(.shapeMismatch, "\(known.rawValue) decodes to \(entry.decodedLength) bytes; its shape \(header.shape(of: known) ?? []) of \(type.name) needs \(expected)\(rows)", section: known.rawValue, offset: entry.decodedLengthOffset)
                 }
             } else if known == .prep {
                 // MODL implies two possible sizes: one scale and offset, or one per feature.
@@ -325,6 +328,8 @@ struct FileParser {
 
         // 15. Decode and check each section's content, in table order.
         var tensors: [KnownSection: [Float]] = [:]
+        var scales = RowScales()
+        var quantized: [WeightTensor: [Int8]] = [:]
         var preprocessing: Preprocessing?
         var labels: [String]?
         var metadata: [MetadataEntry] = []
@@ -340,7 +345,18 @@ struct FileParser {
             case .meta:
                 metadata = try parseMetadata(try decodeBytes(entry), entry: entry)
             default:
-                tensors[known] = try decodeTensor(entry)
+                switch header.elementType(of: known) {
+                case .float32:
+                    tensors[known] = try decodeTensor(entry)
+                case .float16, .bfloat16:
+                    tensors[known] = try decodeTensor16(entry, type: header.elementType(of: known))
+                case .int8Row:
+                    guard let layout = header.rowLayout(of: known), let tensor = ModelHeader.weightTensor(known) else { continue }
+                    let decoded = try decodeInt8Rows(entry, layout: layout)
+                    tensors[known] = decoded.values
+                    scales[tensor] = decoded.scales
+                    quantized[tensor] = decoded.q
+                }
             }
         }
 
@@ -357,7 +373,8 @@ struct FileParser {
             nodeWeights: tensors[.nodw] ?? [], nodeBiases: tensors[.nodb] ?? [],
             leafHiddenWeights: tensors[.lfw1] ?? [], leafHiddenBiases: tensors[.lfb1] ?? [],
             leafOutputWeights: tensors[.lfw2] ?? [], leafOutputBiases: tensors[.lfb2] ?? [],
-            masterLeaf: master, labels: labels, metadata: metadata)
+            masterLeaf: master, labels: labels, metadata: metadata,
+            weightType: header.weightType, nodeType: header.nodeType, decodedScales: scales, quantized: quantized)
     }
 
     /// §7, fields in table order, then the tensor sizes they imply (§15).
@@ -390,17 +407,21 @@ struct FileParser {
         guard let activation = Activation(rawValue: payload[24]) else {
             throw fail(.unsupportedFeature, 24, "activation is \(payload[24]); this reader implements 0 ... 6")
         }
-        switch payload[25] {
-        case ModelHeader.elementTypeFloat32:
-            break
-        case 1, 2, 3:
-            let name = ["", "float16", "bfloat16", "int8-row"][Int(payload[25])]
-            throw fail(.unsupportedFeature, 25, "element type is \(payload[25]) (\(name)), reserved by the spec and not supported in 1.0; only 0 (float32) is")
-        default:
-            throw fail(.unsupportedFeature, 25, "element type is \(payload[25]); this reader implements only 0 (float32)")
+        // Bytes 25 and 26 mean the same whatever the minor version (1.1).
+        guard let weightType = ElementType(rawValue: payload[25]) else {
+            throw fail(.unsupportedFeature, 25, "weight element type is \(payload[25]); this reader implements 0 (float32), 1 (float16), 2 (bfloat16) and 3 (int8-row)")
         }
-        if checksReserved, payload[26] != 0 || payload[27] != 0 {
-            throw fail(.reservedNonzero, payload[26] != 0 ? 26 : 27, "reserved bytes 26 ..< 28 of MODL must be 0")
+        guard let nodeType = ElementType(rawValue: payload[26]) else {
+            throw fail(.unsupportedFeature, 26, "node element type is \(payload[26]); this reader implements 0 (float32), 1 (float16), 2 (bfloat16) and 3 (int8-row)")
+        }
+        if nodeType != .float32, weightType == .float32 {
+            throw fail(.invalidValue, 26, "node element type is \(nodeType.rawValue) (\(nodeType.name)) with weight element type 0 (float32); it must be 0: compact nodes need compact weights")
+        }
+        if nodeType != .float32, depth == 0 {
+            throw fail(.invalidValue, 26, "node element type is \(nodeType.rawValue) (\(nodeType.name)) at depth 0; it must be 0: the model has no nodes")
+        }
+        if checksReserved, payload[27] != 0 {
+            throw fail(.reservedNonzero, 27, "reserved byte 27 of MODL is \(hex(payload[27])); it must be 0")
         }
         let logitBits = u32(28)
         let logit = Float(bitPattern: logitBits)
@@ -414,9 +435,10 @@ struct FileParser {
             throw fail(.reservedNonzero, nonzero, "reserved bytes 32 ..< 64 of MODL must be 0; byte \(nonzero) is \(hex(payload[nonzero]))")
         }
         let header = ModelHeader(inputWidth: inputWidth, outputWidth: outputWidth, depth: depth, leafWidth: leafWidth,
-                                 masterWidth: masterWidth, activation: activation, mixingLogit: logit)
+                                 masterWidth: masterWidth, activation: activation, mixingLogit: logit,
+                                 weightType: weightType, nodeType: nodeType)
         for section in KnownSection.allCases where section.isTensor && header.byteSize(of: section) == nil {
-            throw FFFError(.limitExceeded, "tensor \(section.rawValue) of shape \(header.shape(of: section) ?? []) would exceed \(FormatLimits.maxSectionBytes) bytes (2^34)", section: "MODL", offset: Int(entry.offset))
+            throw FFFError(.limitExceeded, "tensor \(section.rawValue) of shape \(header.shape(of: section) ?? []) in \(header.elementType(of: section).name) would exceed \(FormatLimits.maxSectionBytes) bytes (2^34)", section: "MODL", offset: Int(entry.offset))
         }
         return header
     }
@@ -561,6 +583,80 @@ struct FileParser {
         return values
     }
 
+    /// A float16 or bfloat16 tensor section (1.1) as the floats it holds (exact), checked
+    /// finite: an element whose exponent bits are all ones is `non-finite-parameter`, first
+    /// element first. Its decoded length is a checked multiple of 2. Decoded into the first half
+    /// of the float array's own buffer and widened there, from the last element down: no other
+    /// buffer.
+    private mutating func decodeTensor16(_ entry: SectionEntry, type: ElementType) throws(FFFError) -> [Float] {
+        try checkBeforeAllocating(entry)
+        let count = Int(entry.decodedLength) / 2
+        var bad: (index: Int, bits: UInt16)?
+        let values = try [Float](filling: count) { buffer throws(FFFError) in
+            try decode(entry, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< 2 * count]))
+            guard let base = buffer.baseAddress else { return }
+            for i in 0..<count {
+                let bits = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                if WeightEncoding.isNonFinite(bits, type) {
+                    bad = (i, bits)
+                    return
+                }
+            }
+            var i = count - 1
+            while i >= 0 {  // element i's 2 bytes are read before its 4 are written over them
+                let bits = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                let value = type == .float16 ? WeightEncoding.float(float16: bits) : WeightEncoding.float(bfloat16: bits)
+                base.storeBytes(of: value, toByteOffset: 4 * i, as: Float.self)
+                i -= 1
+            }
+        }
+        if let bad {
+            let what = bad.bits & 0x03FF == 0 && type == .float16 || bad.bits & 0x007F == 0 && type == .bfloat16 ? "an infinity" : "a NaN"
+            throw fieldError(.nonFiniteParameter, entry, 2 * bad.index, "\(entry.typeName)[\(bad.index)] is \(what) in \(type.name) (\(hex16(bad.bits)): exponent bits all ones); parameters must be finite")
+        }
+        return values
+    }
+
+    /// An int8-row tensor section (1.1): `f32 scale[R]` in row order, then `i8 q[count]`. Checks,
+    /// in order, every scale (NaN or infinity `non-finite-parameter`; zero, -0.0 or negative
+    /// `invalid-value`), then every q (-128 `invalid-value`). Returns the values
+    /// `Float(scale * q)`, the scales and q. Its decoded length is `4 R + count` (step 14).
+    private mutating func decodeInt8Rows(_ entry: SectionEntry, layout: RowLayout) throws(FFFError) -> WeightEncoding.Encoded {
+        try checkBeforeAllocating(entry)
+        let rows = layout.rows, count = layout.count
+        var raw = try [Int8](filling: Int(entry.decodedLength)) { buffer throws(FFFError) in try decode(entry, into: buffer) }
+        let scales: [Float] = raw.withUnsafeBytes { bytes in
+            (0..<rows).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        }
+        for (r, scale) in scales.enumerated() {
+            if !scale.isFinite {
+                throw fieldError(.nonFiniteParameter, entry, 4 * r, "\(entry.typeName) scale of row \(r) is \(scale); scales must be finite")
+            }
+            if scale <= 0 || scale.bitPattern == 0x8000_0000 {
+                throw fieldError(.invalidValue, entry, 4 * r, "\(entry.typeName) scale of row \(r) is \(scale) (\(hex32(scale.bitPattern))); scales must be greater than 0")
+            }
+        }
+        raw.removeFirst(4 * rows)  // q, in place
+        if let bad = raw.firstIndex(of: -128) {
+            throw fieldError(.invalidValue, entry, 4 * rows + bad, "\(entry.typeName) q[\(bad)] is -128; int8-row values are -127 ... 127")
+        }
+        let (outer, reduced, inner) = (layout.outer, layout.reduced, layout.inner)
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            raw.withUnsafeBufferPointer { q in
+                for a in 0..<outer {
+                    for b in 0..<reduced {
+                        let base = (a * reduced + b) * inner
+                        for c in 0..<inner {
+                            buffer[base + c] = WeightEncoding.dequantize(scale: scales[a * inner + c], q: q[base + c])
+                        }
+                    }
+                }
+            }
+            initialized = count
+        }
+        return WeightEncoding.Encoded(values: values, scales: scales, q: raw)
+    }
+
     /// Refuses a zstd section whose frame cannot yield its decoded length (wrong declared size,
     /// a skippable frame, a dictionary, an impossible expansion) before its payload buffer is
     /// allocated: the budget bounds what a file may declare, this bounds what its bytes can
@@ -663,6 +759,11 @@ struct FileParser {
 func hex(_ byte: UInt8) -> String {
     let digits = String(byte, radix: 16, uppercase: true)
     return "0x" + (digits.count == 1 ? "0" : "") + digits
+}
+
+func hex16(_ value: UInt16) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return "0x" + String(repeating: "0", count: 4 - digits.count) + digits
 }
 
 func hex32(_ value: UInt32) -> String {

@@ -19,7 +19,7 @@ enum KnownSection: String, CaseIterable {
     /// The critical bit the section must carry.
     var isCritical: Bool { self != .labl && self != .meta }
 
-    /// True for the float32 tensor sections of §9 ... §11.
+    /// True for the tensor sections of §9 ... §11 (weights in `MODL`'s element types, biases float32).
     var isTensor: Bool {
         switch self {
         case .modl, .prep, .labl, .meta: false

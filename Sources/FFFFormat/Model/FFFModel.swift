@@ -11,7 +11,11 @@
 /// Weights may be stored compactly (format 1.1): `weightType` for the leaf and master-leaf
 /// weights, `nodeType` for the node weights. The `[Float]` weight arrays then hold the values the
 /// file decodes to, rounded to float32: exact for float16 and bfloat16, `Float(scale * q)` for
-/// int8-row, whose row scales are in `rowScales` and whose `q` `int8Values(of:)` returns.
+/// int8-row, whose row scales are in `rowScales` and whose `q` `int8Values(of:)` returns. (The
+/// exact value of an int8-row weight is `scale * q`; its float32 rounding is ±infinity when the
+/// product exceeds float32's range, which a file may hold with a scale above about 2.7e36 and
+/// the writer rules produce only for a row whose largest magnitude is within a few ulps of
+/// `Float.greatestFiniteMagnitude`. Kernels use the scales and `q`.)
 public struct FFFModel: Sendable, Equatable {
     /// `I`, the number of features of a record.
     public let inputWidth: Int

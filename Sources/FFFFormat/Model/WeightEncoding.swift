@@ -120,10 +120,15 @@ enum WeightEncoding {
     }
 
     /// Encodes finite `values` as `type` by the writer rules of format 1.1.
-    /// - Throws: `invalid-value` when a value cannot be stored: a float16 or bfloat16 overflow,
-    ///   a row whose largest magnitude is too small for a nonzero float32 scale, or (int8-row) a
-    ///   decoded value beyond float32's range.
+    /// - Throws: `invalid-value` when a value cannot be stored: a non-finite value, a float16 or
+    ///   bfloat16 overflow, a row whose largest magnitude is too small for a nonzero float32
+    ///   scale.
     static func encode(_ values: [Float], as type: ElementType, layout: RowLayout, what: String) throws(FFFError) -> Encoded {
+        // Float32 decoded values of an int8-row tensor may be infinite (a scale beyond
+        // FLT_MAX / 127): such a value fits no other type.
+        if type != .float32, let bad = FloatScan.firstNonFinite(values) {
+            throw FFFError(.invalidValue, "\(what)[\(bad)] is \(values[bad]) in float32 and cannot be stored as \(type.name)")
+        }
         switch type {
         case .float32:
             return Encoded(values: values)
@@ -180,11 +185,9 @@ enum WeightEncoding {
                     let quotient = (Double(values[i]) / Double(scale)).rounded(.toNearestOrEven)
                     let k = Int8(min(max(quotient, -127), 127))
                     q[i] = k
-                    let value = dequantize(scale: scale, q: k)
-                    if !value.isFinite {
-                        throw FFFError(.invalidValue, "\(what)[\(i)]: its int8-row value \(scale) * \(k) is beyond float32's range")
-                    }
-                    decoded[i] = value
+                    // Beyond float32 (±infinity) only for |w| within a few ulps of FLT_MAX,
+                    // whose scale * 127 exceeds it: the exact value is still scale * q.
+                    decoded[i] = dequantize(scale: scale, q: k)
                 }
             }
         }
