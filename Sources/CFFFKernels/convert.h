@@ -13,9 +13,20 @@ typedef uint16_t fff_vh4 __attribute__((vector_size(8)));
 typedef int8_t fff_vb4 __attribute__((vector_size(4)));
 
 /* Four IEEE binary16 patterns (finite: the reader rejects infinities and NaNs) to float32.
- * Normal halves: the exponent is rebased by integer addition (15 -> 127: + 112 << 23 on the
- * shifted pattern). Subnormal halves (exponent 0): the value is mantissa * 2^-24, an integer
- * below 1024 converted exactly and scaled by a power of two into the normal float32 range. */
+ * On arm64 the hardware converts (FCVTL). Elsewhere (x86-64 without F16C: SSE2 only), with
+ * integer operations: normal halves have their exponent rebased by integer addition
+ * (15 -> 127: + 112 << 23 on the shifted pattern); subnormal halves (exponent 0) are
+ * mantissa * 2^-24, an integer below 1024 converted exactly and scaled by a power of two into
+ * the normal float32 range (no subnormal float is ever an operand). */
+#if defined(__aarch64__)
+typedef _Float16 fff_vhf4 __attribute__((vector_size(8)));
+static inline __attribute__((always_inline)) fff_vf4 fff_f16x4(const uint16_t *p)
+{
+    fff_vhf4 h;
+    memcpy(&h, p, sizeof h);
+    return __builtin_convertvector(h, fff_vf4);
+}
+#else
 static inline __attribute__((always_inline)) fff_vf4 fff_f16x4(const uint16_t *p)
 {
     fff_vh4 h;
@@ -33,6 +44,7 @@ static inline __attribute__((always_inline)) fff_vf4 fff_f16x4(const uint16_t *p
     memcpy(&out, &bits, sizeof out);
     return out;
 }
+#endif
 
 /* Four bfloat16 patterns: the upper halves of float32 patterns. */
 static inline __attribute__((always_inline)) fff_vf4 fff_bf16x4(const uint16_t *p)

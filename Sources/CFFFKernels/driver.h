@@ -72,6 +72,23 @@ INL vf FN(wload)(const int T, const void *w, int64_t i)
     }
 }
 
+/* bfloat16 pairs: where the kernel consumes two weight vectors together (two rows of a panel at
+ * the same input block, or two consecutive blocks of a node row), the packer stores them
+ * interleaved, 32-bit word j holding the first vector's element j in its low half and the
+ * second's in its high half (see fff_plan). One load of 2 VW elements then gives both vectors
+ * by a shift and a mask, integer operations that leave the shuffle unit (which zero-extension
+ * and float16 conversion occupy, one vector per cycle) free: bfloat16 weights then cost what
+ * float32 weights cost to compute with, at half the bytes. */
+typedef uint32_t FN(vu) __attribute__((vector_size(VW * 4)));
+INL void FN(bf16_pair)(const void *w, int64_t i, vf *first, vf *second)
+{
+    FN(vu) v;
+    memcpy(&v, (const uint16_t *)w + i, sizeof v);
+    const FN(vu) lo = v << 16, hi = v & 0xFFFF0000u;
+    memcpy(first, &lo, sizeof lo);
+    memcpy(second, &hi, sizeof hi);
+}
+
 /* `w` advanced by `i` elements of type T. */
 INL const void *FN(wat)(const int T, const void *w, int64_t i)
 {
@@ -143,14 +160,28 @@ INL void FN(node_dots)(const int T, const int C, const void *w, const float *con
     for (int c = 0; c < C; c++) a0[c] = a1[c] = a2[c] = a3[c] = FN(vzero)();
     int64_t k = 0;
     for (; k + 4 * VW <= n; k += 4 * VW) {
-        const vf w0 = FN(wload)(T, w, k), w1 = FN(wload)(T, w, k + VW);
-        const vf w2 = FN(wload)(T, w, k + 2 * VW), w3 = FN(wload)(T, w, k + 3 * VW);
+        vf w0, w1, w2, w3;
+        if (T == FFF_ELEMENT_BFLOAT16) {
+            FN(bf16_pair)(w, k, &w0, &w1);
+            FN(bf16_pair)(w, k + 2 * VW, &w2, &w3);
+        } else {
+            w0 = FN(wload)(T, w, k), w1 = FN(wload)(T, w, k + VW);
+            w2 = FN(wload)(T, w, k + 2 * VW), w3 = FN(wload)(T, w, k + 3 * VW);
+        }
         for (int c = 0; c < C; c++) {
             const float *x = xs[c] + k;
             a0[c] = FMA_V(w0, VLOAD(x), a0[c]);
             a1[c] = FMA_V(w1, VLOAD(x + VW), a1[c]);
             a2[c] = FMA_V(w2, VLOAD(x + 2 * VW), a2[c]);
             a3[c] = FMA_V(w3, VLOAD(x + 3 * VW), a3[c]);
+        }
+    }
+    if (T == FFF_ELEMENT_BFLOAT16) {
+        for (; k + 2 * VW <= n; k += 2 * VW) {
+            vf wa, wb;
+            FN(bf16_pair)(w, k, &wa, &wb);
+            for (int c = 0; c < C; c++) a0[c] = FMA_V(wa, VLOAD(xs[c] + k), a0[c]);
+            for (int c = 0; c < C; c++) a0[c] = FMA_V(wb, VLOAD(xs[c] + k + VW), a0[c]);
         }
     }
     for (; k < n; k += VW) {
@@ -217,6 +248,14 @@ INL void FN(tile)(const int T, const int R, const int C, const void *w, int64_t 
         vf xv[4];
         for (int c = 0; c < C; c++) xv[c] = VLOAD(xp[c] + k);
         for (int r = 0; r < R; r++) {
+            if (T == FFF_ELEMENT_BFLOAT16 && r + 1 < R) { /* rows r, r + 1 interleaved */
+                vf wa, wb;
+                FN(bf16_pair)(w, wi + r * VW, &wa, &wb);
+                for (int c = 0; c < C; c++) acc[c * R + r] = FMA_V(wa, xv[c], acc[c * R + r]);
+                for (int c = 0; c < C; c++) acc[c * R + r + 1] = FMA_V(wb, xv[c], acc[c * R + r + 1]);
+                r++;
+                continue;
+            }
             const vf wv = FN(wload)(T, w, wi + r * VW);
             for (int c = 0; c < C; c++) acc[c * R + r] = FMA_V(wv, xv[c], acc[c * R + r]);
         }
@@ -388,6 +427,15 @@ INL void FN(panel_slice)(const int WT, const void *w, const float *x, int64_t fr
 {
     for (int64_t kb = from; kb < to; kb++) {
         const vf xv = VLOAD(x + kb * VW);
+        if (WT == FFF_ELEMENT_BFLOAT16) {
+            for (int r = 0; r < FFF_PANEL_ROWS; r += 2) {
+                vf wa, wb;
+                FN(bf16_pair)(w, (kb * FFF_PANEL_ROWS + r) * VW, &wa, &wb);
+                acc[r] = FMA_V(wa, xv, acc[r]);
+                acc[r + 1] = FMA_V(wb, xv, acc[r + 1]);
+            }
+            continue;
+        }
         for (int r = 0; r < FFF_PANEL_ROWS; r++)
             acc[r] = FMA_V(FN(wload)(WT, w, (kb * FFF_PANEL_ROWS + r) * VW), xv, acc[r]);
     }

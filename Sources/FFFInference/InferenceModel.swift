@@ -148,6 +148,9 @@ public final class InferenceModel: @unchecked Sendable {
                 (destination + n * Ip * size).copyMemory(from: source + n * I * size, byteCount: I * size)
             }
         }
+        if nt == .bfloat16 {
+            Self.pairNodeBlocks(base + nodeWAt, rows: N, stride: Ip, lanes: lanes)
+        }
         p.node_b = Self.copy(model.nodeBiases, to: region(nodeBAt, N))
         if nScaled { p.node_scale = Self.copy(model.rowScales.nodes, to: region(nodeSAt, N)) }
 
@@ -155,6 +158,9 @@ public final class InferenceModel: @unchecked Sendable {
         p.leaf_w1 = Self.pack(&model, .leafHidden, base + leafW1At) { source, destination, size in
             Self.packPanels(source, blocks: L, inputs: I, width: H, stride: Ip, lanes: lanes,
                             elementSize: size, to: destination)
+        }
+        if wt == .bfloat16 {
+            Self.pairPanelRows(base + leafW1At, blocks: L, width: H, stride: Ip, lanes: lanes)
         }
         p.leaf_b1 = Self.copy(model.leafHiddenBiases, to: region(leafB1At, L * H))
         p.leaf_w2 = Self.pack(&model, .leafOutput, base + leafW2At) { source, destination, size in
@@ -172,6 +178,9 @@ public final class InferenceModel: @unchecked Sendable {
             p.master_w1 = Self.pack(&model, .masterHidden, base + masterW1At) { source, destination, size in
                 Self.packPanels(source, blocks: 1, inputs: I, width: M, stride: Ip, lanes: lanes,
                                 elementSize: size, to: destination)
+            }
+            if wt == .bfloat16 {
+                Self.pairPanelRows(base + masterW1At, blocks: 1, width: M, stride: Ip, lanes: lanes)
             }
             p.master_b1 = Self.copy(master.hiddenBiases, to: region(masterB1At, M))
             p.master_w2 = Self.pack(&model, .masterOutput, base + masterW2At) { source, destination, size in
@@ -312,6 +321,51 @@ public final class InferenceModel: @unchecked Sendable {
                            stride: stride, lanes: lanes, to: destination.assumingMemoryBound(to: UInt16.self))
         default: packPanels(source.assumingMemoryBound(to: UInt8.self), blocks: blocks, inputs: inputs, width: width,
                             stride: stride, lanes: lanes, to: destination.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    /// Interleaves two blocks of `lanes` 16-bit elements that follow each other at `at`: word j
+    /// of the result holds element j of the first block in its low half and of the second in its
+    /// high half (the kernels' bfloat16 pairs, see `fff_plan`).
+    private static func interleave(_ at: UnsafeMutablePointer<UInt16>, lanes: Int) {
+        withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 2 * lanes) { copy in
+            for j in 0..<(2 * lanes) { copy[j] = at[j] }
+            for j in 0..<lanes {
+                at[2 * j] = copy[j]
+                at[2 * j + 1] = copy[lanes + j]
+            }
+        }
+    }
+
+    /// bfloat16 node rows: consecutive input blocks (2i, 2i + 1) interleaved; the last block of
+    /// a row with an odd number of blocks stays as it is.
+    private static func pairNodeBlocks(_ raw: UnsafeMutableRawPointer, rows: Int, stride: Int, lanes: Int) {
+        let base = raw.assumingMemoryBound(to: UInt16.self)
+        let blocks = stride / lanes
+        for n in 0..<rows {
+            for i in 0..<(blocks / 2) {
+                interleave(base + n * stride + 2 * i * lanes, lanes: lanes)
+            }
+        }
+    }
+
+    /// bfloat16 panels: at every input block, rows (2i, 2i + 1) of a panel interleaved; the last
+    /// row of a panel with an odd number of rows stays as it is.
+    private static func pairPanelRows(_ raw: UnsafeMutableRawPointer, blocks: Int, width: Int, stride: Int, lanes: Int) {
+        let base = raw.assumingMemoryBound(to: UInt16.self)
+        let panelRows = Int(FFF_PANEL_ROWS)
+        for a in 0..<blocks {
+            var first = 0
+            while first < width {
+                let rows = min(panelRows, width - first)
+                let panel = base + a * width * stride + first * stride
+                for kb in 0..<(stride / lanes) {
+                    for r in Swift.stride(from: 0, to: rows - 1, by: 2) {
+                        interleave(panel + (kb * rows + r) * lanes, lanes: lanes)
+                    }
+                }
+                first += rows
+            }
         }
     }
 

@@ -151,10 +151,11 @@ import Testing
         #expect(brainMismatches == 0)
     }
 
-    /// A one-leaf model `out = sum_i w_i x_i` (identity activation, output weight 1) read with
-    /// one-hot records gives back each weight exactly: every finite float16 and bfloat16 value
-    /// (subnormals and -0 included) is widened exactly by every path's kernels, at every position
-    /// of the panel layout.
+    /// A one-leaf model of two units, `out = (sum_i w_i x_i, -sum_i w_i x_i)` (identity
+    /// activation, identity output weights), read with one-hot records, gives back each weight
+    /// and its negation exactly: every finite float16 and bfloat16 value (subnormals and -0
+    /// included) is widened exactly by every path's kernels, at every position of the panel
+    /// layout, in both halves of a bfloat16 pair.
     @Test(arguments: KernelPath.supported, [ElementType.float16, .bfloat16])
     func everyHalfValueWidensExactly(kernel: KernelPath, type: ElementType) throws {
         let patterns = (0...UInt16.max).filter { p in
@@ -169,17 +170,21 @@ import Testing
             let chunk = Array(values[start ..< min(start + width, values.count)])
             let I = chunk.count
             let model = InferenceModel(try FFFModel(
-                inputWidth: I, outputWidth: 1, depth: 0, leafWidth: 1, activation: .identity,
-                nodeWeights: [], nodeBiases: [], leafHiddenWeights: chunk, leafHiddenBiases: [0],
-                leafOutputWeights: [1], leafOutputBiases: [0], weightType: type), kernel: kernel)
+                inputWidth: I, outputWidth: 2, depth: 0, leafWidth: 2, activation: .identity,
+                nodeWeights: [], nodeBiases: [], leafHiddenWeights: chunk.flatMap { [$0, -$0] },
+                leafHiddenBiases: [0, 0], leafOutputWeights: [1, 0, 0, 1], leafOutputBiases: [0, 0],
+                weightType: type), kernel: kernel)
             var records = [Float](repeating: 0, count: I * I)
             for r in 0..<I { records[r * I + r] = 1 }
             let outputs = model.predictBatch(records, workspace: model.makeWorkspace()).outputs
-            for r in 0..<I where outputs[r].bitPattern != chunk[r].bitPattern && !(outputs[r] == 0 && chunk[r] == 0) {
-                mismatches += 1
+            for r in 0..<I {
+                for (got, want) in [(outputs[2 * r], chunk[r]), (outputs[2 * r + 1], -chunk[r])]
+                where got.bitPattern != want.bitPattern && !(got == 0 && want == 0) {
+                    mismatches += 1
+                }
             }
         }
-        #expect(mismatches == 0, "\(kernel) \(type): \(mismatches) of \(values.count) values")
+        #expect(mismatches == 0, "\(kernel) \(type): \(mismatches) of \(2 * values.count) values")
     }
 
     /// Every int8 value -127 ... 127 through every path: unit = scale * q, then the output row.

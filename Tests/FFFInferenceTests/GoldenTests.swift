@@ -4,7 +4,9 @@ import Testing
 @testable import FFFInference
 
 /// The committed golden files (fixtures/golden/NAME.json, float64 outputs of the numpy reference
-/// tools/pyfff/reference.py) through every kernel path, single and batched, Array and unsafe.
+/// tools/pyfff/reference.py) through every kernel path, single and batched, Array and unsafe;
+/// format 1.1 files (compact_*, conformance_float16_* ...) with their weights read in their own
+/// element types.
 @Suite struct GoldenTests {
     struct Golden: Sendable, CustomTestStringConvertible {
         var name: String
@@ -76,10 +78,13 @@ import Testing
         // Records whose leaf may legitimately differ (§14.3); none when the scores are exact.
         let excludedFromLeaves = golden.exact ? Array(repeating: false, count: count) : golden.nearTie
         let excluded = excludedFromLeaves.filter { $0 }.count
-        print("\(golden.name): \(count) records, \(excluded) near-tie(s) excluded from leaf/argmax checks")
+        let types = source.weightType == .float32 ? "" : " (\(source.weightType) weights, \(source.nodeType) nodes)"
+        print("\(golden.name)\(types): \(count) records, \(excluded) near-tie(s) excluded from leaf/argmax checks")
         let flat = golden.inputs.flatMap { $0 }
         for kernel in KernelPath.supported {
             let model = InferenceModel(source, kernel: kernel)
+            // Compact files (format 1.1) run compact: the packed weights keep the file's types.
+            #expect(model.weightType == source.weightType && model.nodeType == source.nodeType)
             let ws = Workspace(for: model, batchCapacity: 5)
             var single = [Float]()
             var otherSide = 0

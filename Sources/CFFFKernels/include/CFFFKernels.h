@@ -58,6 +58,13 @@ extern "C" {
  * memory strictly in order. The lane count depends on the kernel path, so a plan is packed for
  * one path. (Offsets are in elements, whatever their type.)
  *
+ * bfloat16 weights are moreover stored in pairs, so that one load yields two vectors by integer
+ * shift and mask: in a panel, at every input block, the blocks of rows 2i and 2i + 1 (the V
+ * elements of each, 2V in all) are interleaved, element j of row 2i at 2j and of row 2i + 1 at
+ * 2j + 1 (the last row of a panel with an odd number of rows is left as is); in a node row, input
+ * blocks 2i and 2i + 1 are interleaved the same way (the last block of an odd count is left as
+ * is). Output weights are not paired.
+ *
  * int8-row tensors (spec 1.1: one float32 scale per row, a row being the weights feeding one
  * unit) come with their scales: node_scale[n], leaf_w1_scale[leaf * H + unit],
  * leaf_w2_scale[leaf * output_stride + o] (zero past O), master_w1_scale[unit],
