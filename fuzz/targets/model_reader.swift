@@ -10,7 +10,11 @@
 //      input size and whose first section is MODL.
 //   4. Round trip: FFFWriter.write(model) (options chosen from a hash of the input among
 //      zstd-19+shuffle, zstd-1, none+shuffle, none) must validate, read back to a bit-identical
-//      model, and writing that model again must give identical bytes (spec §18 determinism).
+//      model (element types, int8-row scales and q included), and writing that model again must
+//      give identical bytes (spec §18 determinism). The file's minor version is 1 exactly when
+//      the weights are compact. Compact models (format 1.1): the float32 view re-encoded in
+//      the model's float16/bfloat16 types gives the same values (encoding decoded values is
+//      exact), and every int8-row value is scale * q with q in -127 ... 127.
 //   5. Reading the same bytes from a file with FFFReader.readFile(contentsOf:) gives the same
 //      verdict, with a workspace of 1 ... 256 bytes chosen from a hash of the input, so the
 //      file is read, decompressed and unshuffled in many pieces.
@@ -131,6 +135,52 @@ private func roundTrip(_ model: FFFModel, selector: UInt64, variant: String) {
     }
     let rewritten = FFFWriter.write(again, options: options)
     fuzzRequire(rewritten == written, "\(what): writing the read-back model gives different bytes (\(rewritten.count) vs \(written.count))")
+    fuzzRequire(written[10] == (model.weightType == .float32 ? 0 : 1) && written[11] == 0,
+                "\(what): minor version \(written[10]) for weight type \(model.weightType)")
+    checkCompact(model, variant: variant)
+}
+
+/// The compact types' invariants (format 1.1) on a model read from a file.
+private func checkCompact(_ model: FFFModel, variant: String) {
+    let nodes = model.depth >= 1
+    fuzzRequire(model.nodeType == .float32 || (model.weightType != .float32 && nodes),
+                "\(variant): node type \(model.nodeType) with weight type \(model.weightType) at depth \(model.depth)")
+    for tensor in WeightTensor.allCases {
+        let type = model.elementType(of: tensor)
+        let values = model.weights(of: tensor)
+        let scales = model.rowScales[tensor]
+        switch type {
+        case .float32:
+            fuzzRequire(scales.isEmpty && model.int8Values(of: tensor) == nil, "\(variant): \(tensor) float32 with int8-row data")
+        case .float16, .bfloat16:
+            fuzzRequire(scales.isEmpty && model.int8Values(of: tensor) == nil, "\(variant): \(tensor) \(type) with int8-row data")
+            for value in values {
+                fuzzRequire(value.isFinite, "\(variant): \(tensor) \(type) value \(value)")
+                let back = type == .float16 ? WeightEncoding.float(float16: WeightEncoding.float16Bits(value))
+                                            : WeightEncoding.float(bfloat16: WeightEncoding.bfloat16Bits(value))
+                fuzzRequire(back.bitPattern == value.bitPattern, "\(variant): \(tensor) \(type) value \(value) does not re-encode exactly")
+            }
+        case .int8Row:
+            let present = tensor == .nodes ? nodes : (tensor == .masterHidden || tensor == .masterOutput ? model.masterLeaf != nil : true)
+            guard present else { continue }
+            guard let q = model.int8Values(of: tensor) else { fuzzFail("\(variant): \(tensor) int8-row without q") }
+            fuzzRequire(q.count == values.count, "\(variant): \(tensor) has \(q.count) q for \(values.count) values")
+            fuzzRequire(scales.allSatisfy { $0.isFinite && $0 > 0 }, "\(variant): \(tensor) has a scale that is not finite and positive")
+            let layout = RowLayout.of(tensor, input: model.inputWidth, output: model.outputWidth, depth: model.depth,
+                                      leafWidth: model.leafWidth, masterWidth: model.masterLeaf?.width ?? 0)
+            fuzzRequire(scales.count == layout.rows, "\(variant): \(tensor) has \(scales.count) scales for \(layout.rows) rows")
+            for k in values.indices {
+                let row = (k / (layout.reduced * layout.inner)) * layout.inner + k % layout.inner
+                fuzzRequire(q[k] != -128, "\(variant): \(tensor) q[\(k)] is -128")
+                let exact = WeightEncoding.dequantize(scale: scales[row], q: q[k])
+                fuzzRequire(exact.bitPattern == values[k].bitPattern, "\(variant): \(tensor)[\(k)] is \(values[k]), scale * q is \(exact)")
+                if values[k].isFinite {
+                    fuzzRequire(Int8((values[k] / scales[row]).rounded(.toNearestOrEven)) == q[k],
+                                "\(variant): \(tensor)[\(k)]: (w / scale).rounded() is not q \(q[k])")
+                }
+            }
+        }
+    }
 }
 
 private func decodedBytes(_ m: FFFModel) -> Int {
@@ -147,6 +197,13 @@ private func firstDifference(_ a: FFFModel, _ b: FFFModel) -> String? {
         ("activation", Int(a.activation.rawValue), Int(b.activation.rawValue)),
     ]
     for (name, x, y) in scalars where x != y { return "\(name) \(x) vs \(y)" }
+    if a.weightType != b.weightType || a.nodeType != b.nodeType {
+        return "element types \(a.weightType)/\(a.nodeType) vs \(b.weightType)/\(b.nodeType)"
+    }
+    for tensor in WeightTensor.allCases {
+        if bits(a.rowScales[tensor]) != bits(b.rowScales[tensor]) { return "row scales of \(tensor)" }
+        if a.int8Values(of: tensor) != b.int8Values(of: tensor) { return "int8 values of \(tensor)" }
+    }
     let tensors: [(String, [Float], [Float])] = [
         ("nodeWeights", a.nodeWeights, b.nodeWeights), ("nodeBiases", a.nodeBiases, b.nodeBiases),
         ("leafHiddenWeights", a.leafHiddenWeights, b.leafHiddenWeights),

@@ -5,7 +5,10 @@
 // For every input file that reads as a valid model, writes it back under the four writer
 // settings (zstd-19+shuffle, zstd-1, none+shuffle, none). The uncompressed, unshuffled variants
 // matter most: in them libFuzzer's byte mutations land directly on header fields, floats and
-// strings instead of inside a zstd frame.
+// strings instead of inside a zstd frame. Each float32 model is also written in compact types
+// (format 1.1: float16, bfloat16 with float16 nodes, int8-row with int8-row nodes, int8-row with
+// bfloat16 nodes), plain and with the reference settings, so that mutations reach the 16-bit
+// elements, the row scales and q.
 
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +41,22 @@ struct ModelSeeds {
                 } catch {
                     print("model_seeds: \(error)")
                     exit(1)
+                }
+            }
+            guard model.weightType == .float32 else { continue }
+            let compact: [(ElementType, ElementType)] = [(.float16, .float16), (.bfloat16, .float16), (.int8Row, .int8Row), (.int8Row, .bfloat16)]
+            for (weightType, nodeType) in compact {
+                // At depth 0 the nodes are float32; a value a type cannot hold skips that type.
+                guard let converted = try? model.converted(weightType: weightType, nodeType: model.depth == 0 ? .float32 : nodeType) else { continue }
+                let types = "\(weightType.name)-\(converted.nodeType.name)"
+                for (name, options) in [settings[0], settings[3]] {
+                    do {
+                        try FFFWriter.write(converted, to: "\(output)/\(base).\(types).\(name).fff", options: options)
+                        written += 1
+                    } catch {
+                        print("model_seeds: \(error)")
+                        exit(1)
+                    }
                 }
             }
         }
