@@ -4,12 +4,13 @@ import CFFFKernels
 ///
 /// All paths compute the arithmetic of spec/FORMAT.md §14 and agree within its §14.3 tolerance;
 /// they differ in vector width and in whether multiply-adds are fused, so their results can
-/// differ in the last bits. The AVX paths are compiled with per-function target attributes and
+/// differ in the last bits. Every path runs every element type of format 1.1 (float16, bfloat16
+/// and int8-row weights are widened to float32 as they are loaded; the arithmetic is float32). The AVX paths are compiled with per-function target attributes and
 /// chosen at run time, so one binary runs on every x86-64 CPU.
 public enum KernelPath: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Plain C with 4-lane vector extensions, unfused multiply-adds; runs everywhere.
     case portable
-    /// 8-lane AVX2 with FMA (x86-64 only).
+    /// 8-lane AVX2 with FMA; also requires F16C, which widens float16 weights (x86-64 only).
     case avx2
     /// 16-lane AVX-512F with FMA (x86-64 only).
     case avx512

@@ -13,8 +13,10 @@ final class Fixture {
     let recordArrays: [[Float]]
     var outputArray: [Float]
 
-    init(shape: Shape, kernel: KernelPath, recordCount: Int) throws {
-        model = InferenceModel(try shape.makeModel(seed: UInt64(shape.depth * 1000 + shape.leafWidth)), kernel: kernel)
+    init(shape: Shape, kernel: KernelPath, recordCount: Int, types: CompactTypes? = nil) throws {
+        var source = try shape.makeModel(seed: UInt64(shape.depth * 1000 + shape.leafWidth))
+        if let types { source = try source.converted(weightType: types.weights, nodeType: types.nodes) }
+        model = InferenceModel(source, kernel: kernel)
         workspace = model.makeWorkspace()
         self.recordCount = recordCount
         records = .allocate(capacity: recordCount * shape.inputWidth)
