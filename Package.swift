@@ -7,6 +7,9 @@ let package = Package(
         // What apps embed: loading, validation and inference. Depends on libzstd only.
         .library(name: "FastFeedforward", targets: ["FastFeedforward"]),
         .executable(name: "fffrun", targets: ["fffrun"]),
+        // The C API (Sources/CFastFeedforward/include/fastfeedforward.h) as a shared library,
+        // libfastfeedforward_c.so, for any language that can call C. Depends on libzstd only.
+        .library(name: "fastfeedforward_c", type: .dynamic, targets: ["FastFeedforwardC"]),
     ],
     dependencies: [
         // Used by the fffrun executable only; the library product never links it.
@@ -49,6 +52,13 @@ let package = Package(
         .target(
             name: "FastFeedforward",
             dependencies: ["FFFFormat", "FFFInference"]
+        ),
+        // fastfeedforward.h, the C API's one public header (types and declarations, no code).
+        .target(name: "CFastFeedforward"),
+        // The C API's implementation: @_cdecl functions over FFFFormat and FFFInference.
+        .target(
+            name: "FastFeedforwardC",
+            dependencies: ["CFastFeedforward", "FFFFormat", "FFFInference"]
         ),
         .executableTarget(
             name: "fffrun",
