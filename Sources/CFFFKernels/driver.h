@@ -8,6 +8,10 @@
  *                 one record takes a whole panel (FFF_PANEL_ROWS units) per pass
  *   TILE_CB       records per pass over a panel (1 ... 4)
  *   NODE_CB       records per pass over a node's weights (1 ... 4)
+ *   INTERLEAVE_MASTER  1: a record's node dot products alternate with their master panel slice
+ *                 block group by block group, the first one preprocessing the record as it
+ *                 goes (needs registers for both: AVX-512's 32); 0: preprocessing first, each
+ *                 slice after its node's dot product
  *   CVT_F16(p), CVT_BF16(p), CVT_I8(p)
  *                 VW weights of that element type at p (any alignment) widened to a vector of
  *                 floats (exactly: every float16, bfloat16 and int8 value is a float32)
@@ -456,6 +460,7 @@ INL void FN(panel_slice)(const int WT, const void *w, const float *x, int64_t fr
     }
 }
 
+#if INTERLEAVE_MASTER
 /* One node's dot product (as node_dots with C = 1: four accumulators, block j of each whole
  * group of four to accumulator j mod 4, the tail to accumulator 0) with the master panel's
  * blocks kb0 ..< kb1 spread between its groups of four blocks, so that the independent panel
@@ -463,7 +468,8 @@ INL void FN(panel_slice)(const int WT, const void *w, const float *x, int64_t fr
  * record in float32 and 8 % in float16 on 784 -> 10 d4 l8 m8). With `doprep` (the first node),
  * the record is also preprocessed block by block just before its blocks are used, so that
  * reading the raw record overlaps the first dot product and panel slice (a further 1 % in
- * float32, 7 % in float16). */
+ * float32, 7 % in float16). AVX-512 only: with 16 registers (AVX2, SSE) both changes made
+ * every type slower (float32 0.454 -> 0.47 µs on AVX2, 0.695 -> 0.78 µs portable). */
 INL float FN(node_dot_slice)(const int NT, const int WT, const void *w, float *x, int64_t n,
                              const void *mw, int64_t kb0, int64_t kb1, vf *macc,
                              const fff_plan *p, const float *raw, int pre, int doprep)
@@ -505,6 +511,7 @@ INL float FN(node_dot_slice)(const int NT, const int WT, const void *w, float *x
     FN(panel_slice)(WT, mw, x, kb, kb1, macc);
     return FN(hsum)((a0 + a1) + (a2 + a3));
 }
+#endif
 
 INL int64_t FN(descend_master)(const int NT, const int WT, const fff_plan *p, float *x,
                                float *msums, const float *raw, int pre)
@@ -518,8 +525,14 @@ INL int64_t FN(descend_master)(const int NT, const int WT, const fff_plan *p, fl
     int64_t kb = 0, n = 0;
     for (int64_t t = 0; t < depth; t++) {
         const int64_t end = kb + slice < blocks ? kb + slice : blocks;
+#if INTERLEAVE_MASTER
         const float dot = FN(node_dot_slice)(NT, WT, FN(wat)(NT, p->node_w, n * stride), x, stride,
                                              p->master_w1, kb, end, acc, p, raw, pre, t == 0);
+#else
+        (void)raw; (void)pre;
+        const float dot = FN(node_dot)(NT, FN(wat)(NT, p->node_w, n * stride), x, stride);
+        FN(panel_slice)(WT, p->master_w1, x, kb, end, acc);
+#endif
         kb = end;
         n = FN(child)(NT, p, n, dot);
     }
@@ -535,9 +548,9 @@ INL int32_t FN(predict_one)(const int NT, const int WT, const fff_plan *p, const
     const float *x = ws->x;
     const int64_t I = p->input_stride, O = p->output_stride, H = p->leaf_width;
     const int64_t M = p->master_width;
-    /* With a fused master panel and at least one node, preprocessing is spread over the first
-     * node's dot product (descend_master); otherwise it comes first. */
-    if (!(M >= FFF_PANEL_ROWS && p->depth > 0)) FN(prep)(p, raw, pre, ws->x);
+    /* With a fused master panel and at least one node, the AVX-512 path spreads preprocessing
+     * over the first node's dot product (descend_master); otherwise it comes first. */
+    if (!(INTERLEAVE_MASTER && M >= FFF_PANEL_ROWS && p->depth > 0)) FN(prep)(p, raw, pre, ws->x);
     const float *m = NULL;
     int64_t leaf;
     if (M >= FFF_PANEL_ROWS) {

@@ -22,6 +22,9 @@
 #define CVT_I8(p) \
     ((vf)_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p)))))
 #define TILE_RB 4
+#ifndef INTERLEAVE_MASTER
+#define INTERLEAVE_MASTER 0
+#endif
 #define TILE_CB 2
 #define NODE_CB 2
 #include "driver.h"

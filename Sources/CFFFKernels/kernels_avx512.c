@@ -27,6 +27,9 @@
 #define CVT_I8(p) \
     ((vf)_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p)))))
 #define TILE_RB 4
+#ifndef INTERLEAVE_MASTER
+#define INTERLEAVE_MASTER 1
+#endif
 #define TILE_CB 4
 #define NODE_CB 4
 #include "driver.h"

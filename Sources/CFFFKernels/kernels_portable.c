@@ -19,6 +19,9 @@
 #define CVT_BF16(p) fff_bf16x4((const uint16_t *)(p))
 #define CVT_I8(p) fff_i8x4((const int8_t *)(p))
 #define TILE_RB 4
+#ifndef INTERLEAVE_MASTER
+#define INTERLEAVE_MASTER 0
+#endif
 #define TILE_CB 2
 #define NODE_CB 2
 #include "driver.h"
