@@ -16,7 +16,12 @@
 Needs the package installed (python3 -m pip install ./bindings/python), numpy and zstandard
 (tools/requirements.txt, for pyfff), and a C compiler (cc). Prints the CPU (lscpu) first.
 
-Usage: python3 Benchmarks/scripts/bench_python_package.py [--repeats N] [--records N] [--big N]
+Usage: python3 Benchmarks/scripts/bench_python_package.py [--repeats N] [--rounds N] [--records N] [--big N]
+
+Measured 2026-12-01 on an AMD EPYC (2 cores, 1 thread per core, AVX-512; KVM), idle, Python 3.11.7,
+numpy 2.4.6, the MNIST test set: Model.predict 0.384 µs/record against 0.387 for fff_batch_predict
+from C (0.99x) on 784 -> 10 d4 l8 m8, 0.296 against 0.295 (1.00x) on ml_mnist_l4_d2; uint8 records
+(converted) 1.25x and 1.30x; two threads 1.93x one on 200,000 records (the C control: 1.93x).
 """
 
 from __future__ import annotations
@@ -241,7 +246,7 @@ def main() -> None:
     print(f"numpy {np.__version__}, Python {sys.version.split()[0]}")
     load = os.getloadavg()[0]
     print(f"load average {load:.2f} at the start" + (
-        ": other processes are busy, expect noisy figures (the thread speed-up needs both cores idle)" if load > 0.5 else ""))
+        ": other processes are busy, expect noisy figures (the thread speed-up needs both cores idle)" if load > 1.5 else ""))
     shared = shared_dir()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
