@@ -5,7 +5,7 @@
    copy) against ``fff_batch_predict`` called from a tiny C program (compiled here against the
    very ``libfastfeedforward_c.so`` the installed package ships) on the same records and model,
    both as the median over several repetitions. Target: Python <= 1.2x the C time. Also shown:
-   ``predict`` on uint8 records (the conversion to float32 included) and ``classify``.
+   ``predict`` on uint8 records (the conversion to float32 included, block by block) and ``classify``.
    Models: a random 784 -> 10, depth 4, leaf 8, master 8 float32 model (the paper's largest shape
    family; always), and the paper's ml_mnist_l4_d2 checkpoint converted by tools/fff-convert when
    ../shared (or $FFF_SHARED_DIR) has it. Records: the MNIST test set when ../shared has it, else
@@ -18,10 +18,12 @@ Needs the package installed (python3 -m pip install ./bindings/python), numpy an
 
 Usage: python3 Benchmarks/scripts/bench_python_package.py [--repeats N] [--rounds N] [--records N] [--big N]
 
-Measured 2026-12-01 on an AMD EPYC (2 cores, 1 thread per core, AVX-512; KVM), idle, Python 3.11.7,
-numpy 2.4.6, the MNIST test set: Model.predict 0.384 µs/record against 0.387 for fff_batch_predict
-from C (0.99x) on 784 -> 10 d4 l8 m8, 0.296 against 0.295 (1.00x) on ml_mnist_l4_d2; uint8 records
-(converted) 1.25x and 1.30x; two threads 1.93x one on 200,000 records (the C control: 1.93x).
+Measured 2026-12-01 on an AMD EPYC (2 cores, 1 thread per core, AVX-512; KVM), Python 3.11.7,
+numpy 2.4.6, the MNIST test set: Model.predict 0.384-0.396 µs/record against 0.387-0.388 for
+fff_batch_predict from C (0.99x-1.02x) on 784 -> 10 d4 l8 m8, 0.296-0.304 against 0.295-0.297
+(1.00x-1.03x) on ml_mnist_l4_d2; uint8 records (converted block by block) 0.96x-0.97x; two
+threads 1.93x one on 200,000 records with both cores idle (the C control: 1.93x), about 1.0x when
+another process kept one core busy (the control then said 1.04x).
 """
 
 from __future__ import annotations

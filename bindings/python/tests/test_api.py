@@ -151,3 +151,24 @@ def test_model_properties_are_read_only_snapshots(model: fff.Model) -> None:
     scale, _ = model.preprocessing
     with pytest.raises(ValueError):
         scale[0] = 2
+
+
+def test_converted_records_go_through_in_blocks(model: fff.Model, records: np.ndarray, monkeypatch) -> None:
+    """Records that need converting are converted block by block into a per-thread buffer; the
+    answers are those of the float32 records, whatever the block size (here 7 records, so the
+    360 records take 52 calls, the last one partial)."""
+    from fastfeedforward import _model
+
+    expected = (model.predict(records), model.classify(records), model.leaf(records))
+    monkeypatch.setattr(_model, "CONVERSION_BLOCK_VALUES", 7 * model.input_width)
+    spy = Spy(_capi.api.batch_predict)
+    monkeypatch.setattr(_capi.api, "batch_predict", spy)
+    for converted in (records.astype(np.float64), records.astype(np.uint8), np.asfortranarray(records),
+                      records.astype(">f4")):
+        assert np.array_equal(model.predict(converted), expected[0])
+        assert np.array_equal(model.classify(converted), expected[1])
+        assert np.array_equal(model.leaf(converted), expected[2])
+    assert len(spy.pointers) == 4 * 52 and len(set(spy.pointers)) == 1  # one buffer, reused
+    assert np.array_equal(model.predict(records), expected[0])  # float32: one call, the array itself
+    assert spy.pointers[-1] == records.ctypes.data
+    assert model.predict(np.zeros((0, 64), np.float64)).shape == (0, 10)

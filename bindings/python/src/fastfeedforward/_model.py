@@ -5,13 +5,19 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 import numpy as np
 
 from . import _capi
 
 __all__ = ["FFFError", "Model"]
+
+# Records that need converting (another dtype, a strided or unaligned layout) go through the C
+# call in blocks of about this many float32 values (4 MiB), converted into a per-thread buffer
+# that stays in cache, rather than as one converted copy of the whole input: faster than
+# numpy's astype followed by one call (uint8 MNIST: 0.37 instead of 0.47 µs per record).
+CONVERSION_BLOCK_VALUES = 1 << 20
 
 PathLike = Union[str, "os.PathLike[str]", bytes, "os.PathLike[bytes]"]
 
@@ -57,7 +63,7 @@ def _read_string(address: int | None, length: ctypes.c_size_t) -> bytes:
 class _Workspace:
     """One thread's fff_workspace and fff_error (created lazily by Model, one per thread)."""
 
-    __slots__ = ("handle", "error", "error_address", "_free", "__weakref__")
+    __slots__ = ("handle", "error", "error_address", "_free", "_buffer", "__weakref__")
 
     def __init__(self, model_handle: int) -> None:
         self.error = _capi.Error()
@@ -68,6 +74,13 @@ class _Workspace:
             _raise(status, self.error, "cannot create a workspace: ")
         self.handle: int = handle.value
         self._free = _capi.api.workspace_free  # kept: module globals may be gone at interpreter exit
+        self._buffer: np.ndarray | None = None
+
+    def buffer(self, rows: int, width: int) -> np.ndarray:
+        """This thread's float32 [rows, width] scratch for converting records (grown on demand)."""
+        if self._buffer is None or self._buffer.shape[0] < rows or self._buffer.shape[1] != width:
+            self._buffer = np.empty((rows, width), np.float32)
+        return self._buffer[:rows]
 
     def __del__(self) -> None:
         handle, self.handle = getattr(self, "handle", None), None
@@ -281,35 +294,43 @@ class Model:
             workspace = self._local.workspace = _Workspace(self._handle)
         return workspace
 
-    def _records(self, x: Any, what: str) -> tuple[np.ndarray, bool]:
-        """x as a C-contiguous, aligned float32 [N, I] array (x itself or a view of it when it is
-        one already) and whether x was one record."""
+    def _prepare(self, x: Any, what: str) -> tuple[np.ndarray, bool]:
+        """x checked and seen as [N, I] (without copying or converting anything yet), and
+        whether x was one record."""
         array = x if isinstance(x, np.ndarray) else np.asarray(x)
-        if array.dtype != np.float32:
-            if array.dtype.kind not in "fiu":
-                raise TypeError(
-                    f"{what}: records must be numbers (float32, or float64, uint8 or another real type, "
-                    f"converted to float32), not dtype {array.dtype}"
-                )
-            array = array.astype(np.float32)
+        if array.dtype != np.float32 and array.dtype.kind not in "fiu":
+            raise TypeError(
+                f"{what}: records must be numbers (float32, or float64, uint8 or another real type, "
+                f"converted to float32), not dtype {array.dtype}"
+            )
         width = self._input_width
         if array.ndim == 1:
             if array.shape[0] != width:
                 raise ValueError(f"{what}: one record must have the model's {width} features, got shape {array.shape}")
-            single = True
-            array = array.reshape(1, width)
-        elif array.ndim == 2:
+            return array.reshape(1, width), True
+        if array.ndim == 2:
             if array.shape[1] != width:
                 raise ValueError(
                     f"{what}: records must have shape (N, {width}) for this model ({width} features), "
                     f"got shape {array.shape}"
                 )
-            single = False
-        else:
-            raise ValueError(f"{what}: records must have shape (N, {width}) or ({width},), got shape {array.shape}")
-        if not (array.flags.c_contiguous and array.flags.aligned):
-            array = np.ascontiguousarray(array)
-        return array, single
+            return array, False
+        raise ValueError(f"{what}: records must have shape (N, {width}) or ({width},), got shape {array.shape}")
+
+    def _blocks(self, records: np.ndarray, workspace: _Workspace) -> Iterator[tuple[int, int, int]]:
+        """(address of float32 records, first row, row count) covering every row of records:
+        records' own memory when it is C-contiguous, aligned float32 (no copy), else blocks
+        converted into the workspace's buffer."""
+        count = records.shape[0]
+        if records.dtype == np.float32 and records.flags.c_contiguous and records.flags.aligned:
+            yield records.ctypes.data, 0, count
+            return
+        block = max(1, min(count, CONVERSION_BLOCK_VALUES // self._input_width))
+        buffer = workspace.buffer(block, self._input_width)
+        for start in range(0, count, block):
+            rows = min(block, count - start)
+            np.copyto(buffer[:rows], records[start:start + rows], casting="unsafe")  # astype's conversion
+            yield buffer.ctypes.data, start, rows
 
     @staticmethod
     def _flags(raw: bool) -> int:
@@ -320,7 +341,8 @@ class Model:
 
         Args:
             x: ``[N, I]`` records (or one ``[I]`` record): float32 is used as it is, without a copy
-                when C-contiguous; float64, uint8 and other real types are converted to float32.
+                when C-contiguous; float64, uint8 and other real types (and strided arrays) are
+                converted to float32 as ``astype`` does, block by block.
             raw: True (default): x holds raw features and the model's preprocessing
                 (x * scale + offset) applies; False: x is already preprocessed.
 
@@ -331,15 +353,16 @@ class Model:
             ValueError: x does not have the model's input width, or has more than 2 dimensions.
             TypeError: x does not hold real numbers.
         """
-        records, single = self._records(x, "predict")
-        count = records.shape[0]
-        outputs = np.empty((count, self._output_width), np.float32)
+        records, single = self._prepare(x, "predict")
+        outputs = np.empty((records.shape[0], self._output_width), np.float32)
         workspace = self._workspace()
-        status = _capi.api.batch_predict(self._handle, workspace.handle, records.ctypes.data, count,
-                                         self._input_width, self._flags(raw), outputs.ctypes.data,
-                                         self._output_width, None, workspace.error_address)
-        if status != _capi.FFF_OK:
-            _raise(status, workspace.error)
+        base, row_bytes = outputs.ctypes.data, outputs.strides[0]
+        for address, start, count in self._blocks(records, workspace):
+            status = _capi.api.batch_predict(self._handle, workspace.handle, address, count, self._input_width,
+                                             self._flags(raw), base + start * row_bytes, self._output_width,
+                                             None, workspace.error_address)
+            if status != _capi.FFF_OK:
+                _raise(status, workspace.error)
         return outputs[0] if single else outputs
 
     def classify(self, x: Any, raw: bool = True) -> np.ndarray | np.int64:
@@ -351,15 +374,16 @@ class Model:
         Returns:
             int64 array ``[N]`` of class indices, or one ``numpy.int64`` for one ``[I]`` record.
         """
-        records, single = self._records(x, "classify")
-        count = records.shape[0]
-        results = np.empty(count, _capi.CLASSIFICATION)
+        records, single = self._prepare(x, "classify")
+        results = np.empty(records.shape[0], _capi.CLASSIFICATION)
         workspace = self._workspace()
-        status = _capi.api.batch_classify(self._handle, workspace.handle, records.ctypes.data, count,
-                                          self._input_width, self._flags(raw), results.ctypes.data,
-                                          workspace.error_address)
-        if status != _capi.FFF_OK:
-            _raise(status, workspace.error)
+        base = results.ctypes.data
+        for address, start, count in self._blocks(records, workspace):
+            status = _capi.api.batch_classify(self._handle, workspace.handle, address, count, self._input_width,
+                                              self._flags(raw), base + start * _capi.CLASSIFICATION.itemsize,
+                                              workspace.error_address)
+            if status != _capi.FFF_OK:
+                _raise(status, workspace.error)
         indices = results["index"].astype(np.int64)
         return indices[0] if single else indices
 
@@ -371,14 +395,14 @@ class Model:
         Returns:
             int64 array ``[N]`` of leaf indices, or one ``numpy.int64`` for one ``[I]`` record.
         """
-        records, single = self._records(x, "leaf")
-        count = records.shape[0]
-        leaves = np.empty(count, np.int32)
+        records, single = self._prepare(x, "leaf")
+        leaves = np.empty(records.shape[0], np.int32)
         workspace = self._workspace()
-        status = _capi.api.batch_leaf(self._handle, workspace.handle, records.ctypes.data, count,
-                                      self._input_width, self._flags(raw), leaves.ctypes.data,
-                                      workspace.error_address)
-        if status != _capi.FFF_OK:
-            _raise(status, workspace.error)
+        base = leaves.ctypes.data
+        for address, start, count in self._blocks(records, workspace):
+            status = _capi.api.batch_leaf(self._handle, workspace.handle, address, count, self._input_width,
+                                          self._flags(raw), base + start * 4, workspace.error_address)
+            if status != _capi.FFF_OK:
+                _raise(status, workspace.error)
         result = leaves.astype(np.int64)
         return result[0] if single else result
