@@ -9,8 +9,7 @@
  *   TILE_CB       records per pass over a panel (1 ... 4)
  *   NODE_CB       records per pass over a node's weights (1 ... 4)
  *   INTERLEAVE_MASTER  1: a record's node dot products alternate with their master panel slice
- *                 block group by block group, the first one preprocessing the record as it
- *                 goes (needs registers for both: AVX-512's 32); 0: preprocessing first, each
+ *                 block group by block group (needs registers for both: AVX-512's 32); 0: each
  *                 slice after its node's dot product
  *   CVT_F16(p), CVT_BF16(p), CVT_I8(p)
  *                 VW weights of that element type at p (any alignment) widened to a vector of
@@ -143,31 +142,19 @@ INL void FN(prep)(const fff_plan *p, const float *raw, int preprocessed, float *
     /* The padding is rewritten every time, so that a workspace shared between models of
      * different widths never leaves another record's values where weights are zero. */
     for (int64_t i = width; i < p->input_stride; i++) x[i] = 0.0f;
+    int64_t i = 0;
     if (preprocessed || p->scale == NULL) {
-        memcpy(x, raw, (size_t)width * sizeof(float));
+        /* A vector loop rather than memcpy: measured 0.443 -> 0.394 µs per record in float32 on
+         * 784 -> 10 d4 l8 m8 without preprocessing (AVX-512). */
+        for (; i + VW <= width; i += VW) VSTORE(x + i, VLOADU(raw + i));
+        for (; i < width; i++) x[i] = raw[i];
         return;
     }
     const float *scale = p->scale, *offset = p->offset;
-    int64_t i = 0;
     for (; i + VW <= width; i += VW)
         VSTORE(x + i, FMA_V(VLOADU(raw + i), VLOAD(scale + i), VLOAD(offset + i)));
     for (; i < width; i++)
         x[i] = FMA_S(raw[i], scale[i], offset[i]);
-}
-
-/* x[k ..< k + VW] exactly as `prep` computes it (the block's vector, or its scalar tail and zero
- * padding), so that preprocessing can be spread over the first node's dot product. */
-INL void FN(prep_block)(const fff_plan *p, const float *raw, int pre, float *x, int64_t k)
-{
-    const int64_t width = p->input_width;
-    const int copy = pre || p->scale == NULL;
-    if (k + VW <= width) {
-        if (copy) VSTORE(x + k, VLOADU(raw + k));
-        else VSTORE(x + k, FMA_V(VLOADU(raw + k), VLOAD(p->scale + k), VLOAD(p->offset + k)));
-        return;
-    }
-    for (int64_t i = k; i < k + VW; i++)
-        x[i] = i >= width ? 0.0f : copy ? raw[i] : FMA_S(raw[i], p->scale[i], p->offset[i]);
 }
 
 /* ---- node scores: C records against one weight row, four accumulators per record ---------- */
@@ -464,22 +451,19 @@ INL void FN(panel_slice)(const int WT, const void *w, const float *x, int64_t fr
 /* One node's dot product (as node_dots with C = 1: four accumulators, block j of each whole
  * group of four to accumulator j mod 4, the tail to accumulator 0) with the master panel's
  * blocks kb0 ..< kb1 spread between its groups of four blocks, so that the independent panel
- * work is interleaved with the node's instead of queued behind it (measured 4 % faster per
- * record in float32 and 8 % in float16 on 784 -> 10 d4 l8 m8). With `doprep` (the first node),
- * the record is also preprocessed block by block just before its blocks are used, so that
- * reading the raw record overlaps the first dot product and panel slice (a further 1 % in
- * float32, 7 % in float16). AVX-512 only: with 16 registers (AVX2, SSE) both changes made
- * every type slower (float32 0.454 -> 0.47 µs on AVX2, 0.695 -> 0.78 µs portable). */
-INL float FN(node_dot_slice)(const int NT, const int WT, const void *w, float *x, int64_t n,
-                             const void *mw, int64_t kb0, int64_t kb1, vf *macc,
-                             const fff_plan *p, const float *raw, int pre, int doprep)
+ * work is interleaved with the node's instead of queued behind it. Measured on 784 -> 10 d4 l8
+ * m8 with preprocessing (kernel_harness, HARNESS_PREP=1): float32 0.44 -> 0.43 µs per record,
+ * float16 0.34 -> 0.31, bfloat16 0.265 -> 0.255, int8-row 0.32 -> 0.295. AVX-512 only: with 16
+ * registers (AVX2, SSE) it made every type slower. (Preprocessing the record block by block
+ * inside the first node's dot product was tried too: slower with preprocessing, 0.44 -> 0.47 in
+ * float32.) */
+INL float FN(node_dot_slice)(const int NT, const int WT, const void *w, const float *x, int64_t n,
+                             const void *mw, int64_t kb0, int64_t kb1, vf *macc)
 {
     vf a0 = FN(vzero)(), a1 = a0, a2 = a0, a3 = a0;
     const int64_t groups = n / (4 * VW);
     int64_t k = 0, kb = kb0, g = 0;
     for (; k + 4 * VW <= n; k += 4 * VW) {
-        if (doprep)
-            for (int j = 0; j < 4; j++) FN(prep_block)(p, raw, pre, x, k + j * VW);
         vf w0, w1, w2, w3;
         if (NT == FFF_ELEMENT_BFLOAT16) {
             FN(bf16_pair)(w, k, &w0, &w1);
@@ -497,8 +481,6 @@ INL float FN(node_dot_slice)(const int NT, const int WT, const void *w, float *x
         FN(panel_slice)(WT, mw, x, kb, until, macc);
         kb = until;
     }
-    if (doprep)
-        for (int64_t j = k; j < n; j += VW) FN(prep_block)(p, raw, pre, x, j);
     if (NT == FFF_ELEMENT_BFLOAT16) {
         for (; k + 2 * VW <= n; k += 2 * VW) {
             vf wa, wb;
@@ -513,8 +495,8 @@ INL float FN(node_dot_slice)(const int NT, const int WT, const void *w, float *x
 }
 #endif
 
-INL int64_t FN(descend_master)(const int NT, const int WT, const fff_plan *p, float *x,
-                               float *msums, const float *raw, int pre)
+INL int64_t FN(descend_master)(const int NT, const int WT, const fff_plan *p, const float *x,
+                               float *msums)
 {
     const int64_t stride = p->input_stride;
     const int64_t blocks = stride / VW;
@@ -527,9 +509,8 @@ INL int64_t FN(descend_master)(const int NT, const int WT, const fff_plan *p, fl
         const int64_t end = kb + slice < blocks ? kb + slice : blocks;
 #if INTERLEAVE_MASTER
         const float dot = FN(node_dot_slice)(NT, WT, FN(wat)(NT, p->node_w, n * stride), x, stride,
-                                             p->master_w1, kb, end, acc, p, raw, pre, t == 0);
+                                             p->master_w1, kb, end, acc);
 #else
-        (void)raw; (void)pre;
         const float dot = FN(node_dot)(NT, FN(wat)(NT, p->node_w, n * stride), x, stride);
         FN(panel_slice)(WT, p->master_w1, x, kb, end, acc);
 #endif
@@ -548,14 +529,12 @@ INL int32_t FN(predict_one)(const int NT, const int WT, const fff_plan *p, const
     const float *x = ws->x;
     const int64_t I = p->input_stride, O = p->output_stride, H = p->leaf_width;
     const int64_t M = p->master_width;
-    /* With a fused master panel and at least one node, the AVX-512 path spreads preprocessing
-     * over the first node's dot product (descend_master); otherwise it comes first. */
-    if (!(INTERLEAVE_MASTER && M >= FFF_PANEL_ROWS && p->depth > 0)) FN(prep)(p, raw, pre, ws->x);
+    FN(prep)(p, raw, pre, ws->x);
     const float *m = NULL;
     int64_t leaf;
     if (M >= FFF_PANEL_ROWS) {
         float sums[FFF_PANEL_ROWS];
-        leaf = FN(descend_master)(NT, WT, p, ws->x, sums, raw, pre);
+        leaf = FN(descend_master)(NT, WT, p, x, sums);
         for (int r = 0; r < FFF_PANEL_ROWS; r++) {
             float sum = sums[r];
             if (WT == FFF_ELEMENT_INT8_ROW) sum = sum * p->master_w1_scale[r];
