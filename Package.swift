@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         // Used by the fffrun executable only; the library product never links it.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation` (.ci/docs) only: a command plugin, never linked.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(

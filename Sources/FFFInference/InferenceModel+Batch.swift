@@ -7,10 +7,14 @@ extension InferenceModel {
     /// Faster per record than one call per record: the records of a chunk
     /// (``Workspace/batchCapacity``) that reach the same node or leaf are evaluated together, so
     /// each weight row loaded feeds several records. The results are bitwise identical to
-    /// ``predict(_:into:workspace:input:)`` on the same model.
+    /// ``predict(_:into:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_)`` on the same model.
     ///
     /// - Parameters:
+    ///   - records: the records, `count * inputWidth` floats, raw or preprocessed according to `input`.
+    ///   - outputs: room for `count * outputWidth` floats.
     ///   - leaves: when given, receives each record's leaf index.
+    ///   - workspace: scratch memory sized for this model, used by this thread only.
+    ///   - input: ``InputForm/raw`` (default) applies the model's preprocessing first.
     /// - Precondition: `records.count` is a multiple of ``inputWidth``; with
     ///   `count = records.count / inputWidth`, `outputs.count == count * outputWidth` and
     ///   `leaves?.count == count`; `workspace.fits(self)`.

@@ -22,7 +22,7 @@ extension InferenceModel {
                                    input == .preprocessed ? 1 : 0, output.baseAddress!))
     }
 
-    /// Array form of ``predict(_:into:workspace:input:)``: writes into `output` (which must hold
+    /// Array form of ``predict(_:into:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_)``: writes into `output` (which must hold
     /// ``outputWidth`` elements) and returns the leaf index. Allocates nothing when `output` is
     /// uniquely referenced.
     /// - Complexity: as the unsafe form.
@@ -38,7 +38,7 @@ extension InferenceModel {
 
     /// Array form returning a new array of ``outputWidth`` outputs (one allocation: the result).
     /// - Precondition: `record.count == inputWidth`.
-    /// - Complexity: as ``predict(_:into:workspace:input:)``.
+    /// - Complexity: as ``predict(_:into:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_)``.
     public func predict(_ record: [Float], workspace: Workspace, input: InputForm = .raw) -> [Float] {
         var output = [Float](repeating: 0, count: outputWidth)
         predict(record, into: &output, workspace: workspace, input: input)
@@ -48,7 +48,7 @@ extension InferenceModel {
     /// The predicted class of one record: the argmax of its outputs, that output and the leaf.
     /// The outputs are computed into the workspace; nothing is allocated.
     /// - Precondition: `record.count == inputWidth` and `workspace.fits(self)`.
-    /// - Complexity: as ``predict(_:into:workspace:input:)`` plus O(O).
+    /// - Complexity: as ``predict(_:into:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_)`` plus O(O).
     public func classify(_ record: UnsafeBufferPointer<Float>, workspace: Workspace,
                          input: InputForm = .raw) -> Classification {
         checkRecord(record.count)
@@ -59,7 +59,7 @@ extension InferenceModel {
                               leaf: Int(leaf))
     }
 
-    /// Array form of ``classify(_:workspace:input:)``; allocates nothing.
+    /// Array form of ``classify(_:workspace:input:)-(UnsafeBufferPointer<Float>,_,_)``; allocates nothing.
     public func classify(_ record: [Float], workspace: Workspace, input: InputForm = .raw) -> Classification {
         record.withUnsafeBufferPointer { classify($0, workspace: workspace, input: input) }
     }
@@ -74,7 +74,7 @@ extension InferenceModel {
         return Int(fff_leaf_one(plan, workspace.pointer, record.baseAddress!, input == .preprocessed ? 1 : 0))
     }
 
-    /// Array form of ``leafIndex(_:workspace:input:)``; allocates nothing.
+    /// Array form of ``leafIndex(_:workspace:input:)-(UnsafeBufferPointer<Float>,_,_)``; allocates nothing.
     public func leafIndex(_ record: [Float], workspace: Workspace, input: InputForm = .raw) -> Int {
         record.withUnsafeBufferPointer { leafIndex($0, workspace: workspace, input: input) }
     }

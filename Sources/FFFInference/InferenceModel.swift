@@ -1,13 +1,13 @@
 import CFFFKernels
 import FFFFormat
 
-/// A model compiled for inference: the weights of an ``FFFFormat/FFFModel`` repacked into the
+/// A model compiled for inference: the weights of an `FFFModel` repacked into the
 /// layouts the kernels want, bound to one ``KernelPath``.
 ///
 /// Build it once (O(number of parameters)) and share it freely: it is immutable and `Sendable`,
 /// and any number of threads may call it at once, each with its own ``Workspace``. Inference
-/// never allocates: once the model and a workspace exist, ``predict(_:into:workspace:input:)``,
-/// ``classify(_:workspace:input:)``, ``leafIndex(_:workspace:input:)`` and
+/// never allocates: once the model and a workspace exist, ``predict(_:into:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_)``,
+/// ``classify(_:workspace:input:)-(UnsafeBufferPointer<Float>,_,_)``, ``leafIndex(_:workspace:input:)-(UnsafeBufferPointer<Float>,_,_)`` and
 /// ``predictBatch(_:into:leaves:workspace:input:)`` touch only memory that already exists.
 ///
 /// Repacked layouts (the file keeps its canonical one): every row is zero-padded to a multiple of

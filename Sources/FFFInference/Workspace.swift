@@ -31,8 +31,10 @@ public final class Workspace {
 
     /// A workspace sized for `model`.
     ///
-    /// - Parameter batchCapacity: records per chunk of batched calls (at least 1); `nil` picks
-    ///   ``defaultBatchCapacity(for:)``.
+    /// - Parameters:
+    ///   - model: the model whose widths the workspace must fit.
+    ///   - batchCapacity: records per chunk of batched calls (at least 1); `nil` picks
+    ///     ``defaultBatchCapacity(for:)``.
     /// - Complexity: O((I + O) x batchCapacity + H + M) to allocate and zero the memory.
     public init(for model: InferenceModel, batchCapacity: Int? = nil) {
         let capacity = batchCapacity ?? Self.defaultBatchCapacity(for: model)

@@ -110,6 +110,21 @@ public struct FFFModel: Sendable, Equatable {
     /// rules of format 1.1, so that the model holds the values a file of it decodes to.
     ///
     /// - Parameters:
+    ///   - inputWidth: `I`, the number of features of a record.
+    ///   - outputWidth: `O`, the number of outputs.
+    ///   - depth: `d`: `2^d` leaves and `2^d - 1` nodes.
+    ///   - leafWidth: `H`, the hidden width of every leaf.
+    ///   - activation: the hidden activation.
+    ///   - preprocessing: applied to raw records; `nil` for none.
+    ///   - nodeWeights: `[N][I]`.
+    ///   - nodeBiases: `[N]`.
+    ///   - leafHiddenWeights: `[L][I][H]`.
+    ///   - leafHiddenBiases: `[L][H]`.
+    ///   - leafOutputWeights: `[L][H][O]`.
+    ///   - leafOutputBiases: `[L][O]`.
+    ///   - masterLeaf: the master leaf, if any.
+    ///   - labels: one label per output, if any.
+    ///   - metadata: free key/value pairs, in order.
     ///   - weightType: how to store `LFW1`, `LFW2`, `MSW1`, `MSW2`; `.float32` keeps the values.
     ///   - nodeType: how to store `NODW`. `nil`: the same as `weightType` for float16 and
     ///     bfloat16, `.float32` for int8-row and float32, and always `.float32` at depth 0.
