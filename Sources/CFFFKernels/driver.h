@@ -452,11 +452,11 @@ INL void FN(panel_slice)(const int WT, const void *w, const float *x, int64_t fr
  * group of four to accumulator j mod 4, the tail to accumulator 0) with the master panel's
  * blocks kb0 ..< kb1 spread between its groups of four blocks, so that the independent panel
  * work is interleaved with the node's instead of queued behind it. Measured on 784 -> 10 d4 l8
- * m8 with preprocessing (kernel_harness, HARNESS_PREP=1): float32 0.44 -> 0.43 µs per record,
- * float16 0.34 -> 0.31, bfloat16 0.265 -> 0.255, int8-row 0.32 -> 0.295. AVX-512 only: with 16
+ * m8 with preprocessing (kernel_harness, HARNESS_PREP=1): float32 0.44 -> 0.41 µs per record,
+ * float16 0.35 -> 0.32, bfloat16 0.29 -> 0.27, int8-row 0.33 -> 0.29. AVX-512 only: with 16
  * registers (AVX2, SSE) it made every type slower. (Preprocessing the record block by block
- * inside the first node's dot product was tried too: slower with preprocessing, 0.44 -> 0.47 in
- * float32.) */
+ * inside the first node's dot product was tried too: slower once the model has
+ * preprocessing.) */
 INL float FN(node_dot_slice)(const int NT, const int WT, const void *w, const float *x, int64_t n,
                              const void *mw, int64_t kb0, int64_t kb1, vf *macc)
 {
