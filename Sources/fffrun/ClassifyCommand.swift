@@ -130,16 +130,9 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
         // No progress line for records typed at a terminal: it would mix with the answers.
-        let progress = ProgressLine(command: "classify", enabled: !quiet && !readsTerminal)
-        do throws(CommandFailure) {
+        try CommandFailure.run("classify", showsProgress: !quiet && !readsTerminal) { progress throws(CommandFailure) in
             try execute(progress: progress)
-        } catch {
-            progress.clear()
-            if error.isBrokenPipe { Sysexits.endForClosedOutput() }
-            printError("fffrun classify: \(error.message)")
-            throw error.status
         }
     }
 

@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import FastFeedforward
 import FFFRecords
 
@@ -57,6 +62,24 @@ struct CommandFailure: Error, CustomStringConvertible {
             return InferenceModel(try FFFReader.read(contentsOf: path))
         } catch {
             throw CommandFailure(Sysexits.status(for: error), "\(path): \(error)")
+        }
+    }
+
+    /// Runs the body of streaming command `command` ("classify"): SIGPIPE ignored so that a
+    /// closed output is seen as EPIPE, a progress line (when `showsProgress`), and on failure
+    /// the message on standard error and the failure's status; a closed output pipe ends the
+    /// process silently by SIGPIPE instead (``Sysexits/endForClosedOutput()``).
+    static func run(_ command: String, showsProgress: Bool,
+                    _ body: (ProgressLine) throws(CommandFailure) -> Void) throws(ExitCode) {
+        signal(SIGPIPE, SIG_IGN)
+        let progress = ProgressLine(command: command, enabled: showsProgress)
+        do {
+            try body(progress)
+        } catch {
+            progress.clear()
+            if error.isBrokenPipe { Sysexits.endForClosedOutput() }
+            printError("fffrun \(command): \(error.message)")
+            throw error.status
         }
     }
 }

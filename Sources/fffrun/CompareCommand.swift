@@ -75,15 +75,8 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
-        let progress = ProgressLine(command: "compare", enabled: !quiet)
-        do throws(CommandFailure) {
+        try CommandFailure.run("compare", showsProgress: !quiet) { progress throws(CommandFailure) in
             try execute(progress: progress)
-        } catch {
-            progress.clear()
-            if error.isBrokenPipe { Sysexits.endForClosedOutput() }
-            printError("fffrun compare: \(error.message)")
-            throw error.status
         }
     }
 
@@ -97,11 +90,7 @@ struct CompareCommand: ParsableCommand {
         let inputName = inputs == "-" ? "standard input" : "inputs '\(inputs)'"
         let (source, reader) = try input.openRecords(inputs, width: a.inputWidth, name: inputName, role: "inputs")
         do { try reader.prepare() } catch { throw CommandFailure.reading(error, from: inputName) }
-        progress.fraction = { [unowned reader, unowned source] in
-            if let size = source.regularFileSize, size > 0 { return Double(source.bytesRead) / Double(size) }
-            if let declared = reader.declaredRecordCount, declared > 0 { return Double(reader.recordsRead) / Double(declared) }
-            return nil
-        }
+        progress.follow(reader, from: source)
         let truth = try labels.map { path throws(CommandFailure) in
             try LabelStream(path: path, format: labelsFormat, outputWidth: a.outputWidth, labels: a.labels)
         }
@@ -123,11 +112,7 @@ struct CompareCommand: ParsableCommand {
             }
             if let truth {
                 for r in 0..<fill.count {
-                    guard let label = try truth.next() else {
-                        throw CommandFailure(CommandFailure.dataError,
-                            "\(truth.subject) ends after \(truth.count) labels, but \(inputName) has more records (record \(truth.count + 1) has no label)")
-                    }
-                    classes[r] = label
+                    classes[r] = try truth.label(forRecordOf: inputName)
                 }
             }
             first.evaluate(count: fill.count) { _, _ in }
@@ -140,10 +125,7 @@ struct CompareCommand: ParsableCommand {
             if let error = fill.error { throw CommandFailure.reading(error, from: inputName) }
             if fill.ended { break }
         }
-        if let truth, try truth.next() != nil {
-            throw CommandFailure(CommandFailure.dataError,
-                "\(truth.subject) has more labels than the \(tally.records) records of \(inputName)")
-        }
+        try truth?.expectEnd(after: tally.records, of: inputName)
         progress.clear()
         let text = json
             ? tally.json(modelA: modelA, modelB: modelB, inputs: inputs).serialized

@@ -93,15 +93,8 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
-        let progress = ProgressLine(command: "eval", enabled: !quiet)
-        do throws(CommandFailure) {
+        try CommandFailure.run("eval", showsProgress: !quiet) { progress throws(CommandFailure) in
             try execute(progress: progress)
-        } catch {
-            progress.clear()
-            if error.isBrokenPipe { Sysexits.endForClosedOutput() }
-            printError("fffrun eval: \(error.message)")
-            throw error.status
         }
     }
 
@@ -110,11 +103,7 @@ struct EvalCommand: ParsableCommand {
         let inputName = inputs == "-" ? "standard input" : "inputs '\(inputs)'"
         let (source, reader) = try input.openRecords(inputs, width: compiled.inputWidth, name: inputName, role: "inputs")
         do { try reader.prepare() } catch { throw CommandFailure.reading(error, from: inputName) }
-        progress.fraction = { [unowned reader, unowned source] in
-            if let size = source.regularFileSize, size > 0 { return Double(source.bytesRead) / Double(size) }
-            if let declared = reader.declaredRecordCount, declared > 0 { return Double(reader.recordsRead) / Double(declared) }
-            return nil
-        }
+        progress.follow(reader, from: source)
         let truth = try LabelStream(path: labels, format: labelsFormat, outputWidth: compiled.outputWidth,
                                     labels: compiled.labels)
         if let records = reader.declaredRecordCount, let declared = truth.declaredCount, records != declared {
@@ -138,11 +127,7 @@ struct EvalCommand: ParsableCommand {
         while true {
             let fill = engine.fill(from: reader)
             for r in 0..<fill.count {
-                guard let label = try truth.next() else {
-                    throw CommandFailure(CommandFailure.dataError,
-                        "\(truth.subject) ends after \(truth.count) labels, but \(inputName) has more records (record \(truth.count + 1) has no label)")
-                }
-                classes[r] = label
+                classes[r] = try truth.label(forRecordOf: inputName)
             }
             if !quiet && report.total == 0 {
                 var notes = reader.notices.map { "\(inputName): \($0)" }
@@ -162,10 +147,7 @@ struct EvalCommand: ParsableCommand {
             if let error = fill.error { throw CommandFailure.reading(error, from: inputName) }
             if fill.ended { break }
         }
-        if try truth.next() != nil {
-            throw CommandFailure(CommandFailure.dataError,
-                "\(truth.subject) has more labels than the \(report.total) records of \(inputName)")
-        }
+        try truth.expectEnd(after: report.total, of: inputName)
         progress.clear()
         if verbose {
             let seconds = ProgressLine.seconds(ContinuousClock.now - start)

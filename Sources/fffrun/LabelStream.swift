@@ -146,6 +146,23 @@ final class LabelStream {
         return CommandFailure.reading(error, from: subject)
     }
 
+    /// The next label's class index; a data error (65) when the labels end before the
+    /// records of `inputName` do.
+    func label(forRecordOf inputName: String) throws(CommandFailure) -> Int {
+        guard let label = try next() else {
+            throw CommandFailure(CommandFailure.dataError,
+                "\(subject) ends after \(count) labels, but \(inputName) has more records (record \(count + 1) has no label)")
+        }
+        return label
+    }
+
+    /// Checks, after the last of `records` records of `inputName`, that no label is left.
+    func expectEnd(after records: Int, of inputName: String) throws(CommandFailure) {
+        if try next() != nil {
+            throw CommandFailure(CommandFailure.dataError, "\(subject) has more labels than the \(records) records of \(inputName)")
+        }
+    }
+
     /// The next label's class index, or nil at the end of the file.
     func next() throws(CommandFailure) -> Int? {
         let label = try reader != nil ? nextBinary() : nextText()

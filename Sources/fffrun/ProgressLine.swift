@@ -1,3 +1,4 @@
+import FFFRecords
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -80,6 +81,16 @@ final class ProgressLine {
             printRaw("\r" + line + String(repeating: " ", count: max(0, visibleWidth - width)))
         }
         visibleWidth = usesEscapes ? width : max(width, visibleWidth)
+    }
+
+    /// Follows one record stream: the share of its file read, or of the records its IDX/NPY
+    /// header declares when it is not a regular file.
+    func follow(_ reader: RecordReader, from source: FileDescriptorSource) {
+        fraction = { [unowned reader, unowned source] in
+            if let size = source.regularFileSize, size > 0 { return Double(source.bytesRead) / Double(size) }
+            if let declared = reader.declaredRecordCount, declared > 0 { return Double(reader.recordsRead) / Double(declared) }
+            return nil
+        }
     }
 
     /// The total size of the inputs at `paths` (`-`: standard input) when every one is a
