@@ -1,4 +1,4 @@
-"""Independent Python reader and writer of the FFF model file format 1.1.
+"""Independent Python reader and writer of the FFF model file format 1.2.
 
 Written from ``spec/FORMAT.md`` alone, so that it and the Swift library are two independent
 readings of the specification; the conformance corpus (``fixtures/conformance``) keeps them
@@ -7,7 +7,8 @@ check wins) and checks every size of §15 before it allocates anything for a sec
 
 Public API: :data:`ERROR_CODES`, :class:`FormatError`, :class:`MasterLeaf`, :class:`Model`,
 :func:`read_model`, :func:`validate_bytes`, :func:`write_model`, :func:`quantized`,
-:data:`ELEMENT_TYPES`, and, for crafting files
+:data:`ELEMENT_TYPES`, :class:`Signature`, :class:`SignatureBlock`, :func:`check_card_value`,
+:func:`read_model_payloads`, and, for crafting files
 (including broken ones) and for inspection tools, :class:`RawSection`, :func:`assemble`,
 :func:`recompute_checksums`, :func:`describe`.
 """
@@ -59,7 +60,9 @@ MAJOR_VERSION = 1
 #: their reserved fields and bits ignored, but padding must still be zero). Format 1.1 gives MODL
 #: byte 26 a meaning (the node element type); the writer writes minor 1 only for a model with
 #: compact weights (:data:`ELEMENT_TYPES`), and minor 0 otherwise, byte for byte as 1.0 did.
-MINOR_VERSION = 1
+#: Format 1.2 adds the ancillary sections CARD and SIGN (provenance); the writer writes minor 2
+#: when a model has either, else 1 with compact weights, else 0.
+MINOR_VERSION = 2
 HEADER_SIZE = 32
 ENTRY_SIZE = 40
 TRAILER_SIZE = 8
@@ -74,6 +77,11 @@ MAX_LABEL_BYTES = 1024
 MAX_META_PAIRS = 65536
 MAX_META_KEY_BYTES = 256
 MAX_META_VALUE_BYTES = 1 << 24
+#: SIGN (format 1.2): the fixed part (count, reserved, three digests) and one signature's size.
+SIGN_HEADER_BYTES = 104
+SIGNATURE_BYTES = 104
+MAX_SIGNATURES = 256
+SIGN_ALGORITHM_ED25519 = 1
 
 CODEC_NONE, CODEC_ZSTD = 0, 1
 FILTER_NONE, FILTER_SHUFFLE = 0, 1
@@ -106,6 +114,8 @@ SECTION_CRITICAL: dict[bytes, bool] = {
     b"MSB2": True,
     b"LABL": False,
     b"META": False,
+    b"CARD": False,
+    b"SIGN": False,
 }
 TENSOR_SECTIONS: tuple[bytes, ...] = (
     b"NODW", b"NODB", b"LFW1", b"LFB1", b"LFW2", b"LFB2", b"MSW1", b"MSB1", b"MSW2", b"MSB2",
@@ -202,6 +212,11 @@ class Model:
     weight_type: str = "float32"
     #: Element type of NODW (MODL byte 26); not float32 only with a compact weight_type and depth >= 1.
     node_type: str = "float32"
+    #: The model card (CARD section, format 1.2): ordered (key, value) pairs; None writes no CARD
+    #: (an empty list writes an empty one). Typed keys are checked by :func:`check_card_value`.
+    card: list[tuple[str, str]] | None = None
+    #: The SIGN section (format 1.2) as stored; None writes none. pyfff.provenance makes one.
+    signatures: "SignatureBlock | None" = None
 
     @property
     def leaf_count(self) -> int:
@@ -283,6 +298,12 @@ class Model:
         if self.labels is not None:
             _encode_labels(self.labels, self.output_width)
         _encode_metadata(self.metadata)
+        if self.card is not None:
+            _encode_metadata(self.card, "CARD")
+        if self.signatures is not None:
+            if not isinstance(self.signatures, SignatureBlock):
+                _fail("invalid-value", "signatures must be a SignatureBlock or None", "SIGN")
+            self.signatures.encode()
 
 
 def _check_int_field(name: str, value: Any, low: int, high: int) -> None:
@@ -522,36 +543,319 @@ def _encode_labels(labels: list[str], output_width: int) -> bytes:
     return b"".join(out)
 
 
-def _encode_metadata(metadata: list[tuple[str, str]]) -> bytes:
+def _encode_metadata(metadata: list[tuple[str, str]], section: str = "META") -> bytes:
+    """A META payload, or with ``section="CARD"`` a CARD payload (whose typed keys are checked)."""
+    what = "card" if section == "CARD" else "metadata"
+    if not isinstance(metadata, (list, tuple)):
+        _fail("invalid-value", f"{what} must be a list of (str, str) pairs", section)
     if len(metadata) > MAX_META_PAIRS:
-        _fail("invalid-value", f"{len(metadata)} metadata pairs; at most 65536", "META")
+        _fail("invalid-value", f"{len(metadata)} {what} pairs; at most 65536", section)
     out = [struct.pack("<II", len(metadata), 0)]
     seen: set[bytes] = set()
     for i, pair in enumerate(metadata):
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2
                 and isinstance(pair[0], str) and isinstance(pair[1], str)):
-            _fail("invalid-value", f"metadata entry {i} is not a (str, str) pair: {pair!r}", "META")
+            _fail("invalid-value", f"{what} entry {i} is not a (str, str) pair: {pair!r}", section)
         key, value = pair
         try:
             kraw = key.encode("ascii")
         except UnicodeEncodeError:
-            _fail("invalid-value", f"metadata key {i} {key!r} is not printable ASCII", "META")
+            _fail("invalid-value", f"{what} key {i} {key!r} is not printable ASCII", section)
         if not 1 <= len(kraw) <= MAX_META_KEY_BYTES:
-            _fail("invalid-value", f"metadata key {i} is {len(kraw)} bytes; expected 1 ... 256", "META")
+            _fail("invalid-value", f"{what} key {i} is {len(kraw)} bytes; expected 1 ... 256", section)
         if not _is_printable_key(kraw):
-            _fail("invalid-value", f"metadata key {i} {key!r} is not printable ASCII", "META")
+            _fail("invalid-value", f"{what} key {i} {key!r} is not printable ASCII", section)
         if kraw in seen:
-            _fail("invalid-value", f"metadata key {key!r} appears twice", "META")
+            _fail("invalid-value", f"{what} key {key!r} appears twice", section)
         seen.add(kraw)
         try:
             vraw = value.encode("utf-8")
         except UnicodeEncodeError:
-            _fail("invalid-value", f"metadata value of {key!r} cannot be encoded as UTF-8", "META")
+            _fail("invalid-value", f"{what} value of {key!r} cannot be encoded as UTF-8", section)
         if len(vraw) > MAX_META_VALUE_BYTES:
-            _fail("invalid-value", f"metadata value of {key!r} is {len(vraw)} bytes; at most 2^24",
-                  "META")
+            _fail("invalid-value", f"{what} value of {key!r} is {len(vraw)} bytes; at most 2^24",
+                  section)
+        if section == "CARD":
+            problem = check_card_value(key, value)
+            if problem is not None:
+                _fail("invalid-value", f"card value of {key!r}: {problem}", section)
         out.append(struct.pack("<I", len(kraw)) + kraw + struct.pack("<I", len(vraw)) + vraw)
     return b"".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The model card (CARD, format 1.2): typed keys
+# ---------------------------------------------------------------------------------------------
+
+#: The typed keys of CARD (spec §13.1) and their types; any ``metrics.<name>`` key is a number.
+CARD_KEYS: dict[str, str] = {
+    "name": "line",
+    "version": "line",
+    "description": "text",
+    "author": "line",
+    "license": "spdx",
+    "source.url": "url",
+    "source.sha256": "sha256",
+    "dataset": "line",
+    "date": "date",
+    "intended_use": "text",
+    "limitations": "text",
+}
+CARD_METRICS_PREFIX = "metrics."
+MAX_CARD_LINE_BYTES = 1024
+MAX_CARD_TEXT_BYTES = 65536
+MAX_CARD_SPDX_BYTES = 1024
+MAX_CARD_URL_BYTES = 2048
+
+_SPDX_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.:-")
+_SPDX_OPERATORS = ("AND", "OR", "WITH")
+_URL_SCHEME_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_URL_SCHEME_CHARS = _URL_SCHEME_FIRST | frozenset("0123456789+.-")
+_DIGITS = "0123456789"
+
+
+def card_key_type(key: str) -> str | None:
+    """The type of CARD key ``key`` (``line``, ``text``, ``spdx``, ``url``, ``sha256``, ``date``,
+    ``number``), or None for an untyped key."""
+    if key in CARD_KEYS:
+        return CARD_KEYS[key]
+    if key.startswith(CARD_METRICS_PREFIX) and len(key) > len(CARD_METRICS_PREFIX):
+        return "number"
+    return None
+
+
+def _spdx_tokens(text: str) -> list[str] | None:
+    """Split an SPDX expression into words, ``(`` and ``)``; None on a character outside the
+    grammar, or a space that does not separate two tokens (leading or trailing)."""
+    if text.startswith(" ") or text.endswith(" "):
+        return None
+    tokens: list[str] = []
+    word = ""
+    for ch in text:
+        if ch in _SPDX_ID_CHARS or ch == "+":
+            word += ch
+            continue
+        if word:
+            tokens.append(word)
+            word = ""
+        if ch in "()":
+            tokens.append(ch)
+        elif ch != " ":
+            return None
+    if word:
+        tokens.append(word)
+    return tokens
+
+
+def _is_spdx_id(token: str) -> bool:
+    return (token not in _SPDX_OPERATORS and len(token) >= 1
+            and all(c in _SPDX_ID_CHARS for c in token))
+
+
+def spdx_problem(text: str) -> str | None:
+    """Why ``text`` is not an SPDX license expression by the grammar of spec §13.1, or None."""
+    tokens = _spdx_tokens(text)
+    if tokens is None:
+        return ("not an SPDX license expression: only letters, digits, '.', ':', '-', '+', "
+                "parentheses and single spaces between tokens are allowed (no leading or trailing space)")
+    pos = 0
+
+    def peek() -> str | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def expr() -> str | None:
+        nonlocal pos
+        why = andexp()
+        while why is None and peek() == "OR":
+            pos += 1
+            why = andexp()
+        return why
+
+    def andexp() -> str | None:
+        nonlocal pos
+        why = term()
+        while why is None and peek() == "AND":
+            pos += 1
+            why = term()
+        return why
+
+    def term() -> str | None:
+        nonlocal pos
+        t = peek()
+        if t is None:
+            return "an operator or '(' is not followed by a license"
+        if t == "(":
+            pos += 1
+            why = expr()
+            if why is not None:
+                return why
+            if peek() != ")":
+                return "a '(' is not closed"
+            pos += 1
+            return None
+        base = t[:-1] if t.endswith("+") else t
+        if not _is_spdx_id(base):
+            return f"{t!r} is not a license identifier"
+        pos += 1
+        if peek() == "WITH":
+            pos += 1
+            e = peek()
+            if e is None or not _is_spdx_id(e):
+                return "WITH is not followed by an exception identifier"
+            pos += 1
+        return None
+
+    why = expr()
+    if why is None and pos != len(tokens):
+        why = f"unexpected {tokens[pos]!r} (operators are AND, OR and WITH, in capitals)"
+    return None if why is None else f"not an SPDX license expression: {why}"
+
+
+def _number_problem(text: str) -> str | None:
+    """Why ``text`` is not a JSON number (RFC 8259 §6) with a finite float64 value, or None."""
+    i, n = 0, len(text)
+
+    def digits(start: int) -> int:
+        j = start
+        while j < n and text[j] in _DIGITS:
+            j += 1
+        return j
+
+    if i < n and text[i] == "-":
+        i += 1
+    if i < n and text[i] == "0":
+        i += 1
+    elif i < n and text[i] in "123456789":
+        i = digits(i + 1)
+    else:
+        return "not a JSON number (RFC 8259 §6)"
+    if i < n and text[i] == ".":
+        j = digits(i + 1)
+        if j == i + 1:
+            return "not a JSON number (RFC 8259 §6): digits must follow '.'"
+        i = j
+    if i < n and text[i] in "eE":
+        i += 1
+        if i < n and text[i] in "+-":
+            i += 1
+        j = digits(i)
+        if j == i:
+            return "not a JSON number (RFC 8259 §6): digits must follow the exponent"
+        i = j
+    if i != n:
+        return "not a JSON number (RFC 8259 §6)"
+    if not math.isfinite(float(text)):
+        return "a number whose float64 value is not finite"
+    return None
+
+
+def _controls(text: str, allowed: str = "") -> str | None:
+    for c in text:
+        if (ord(c) < 0x20 or ord(c) == 0x7F) and c not in allowed:
+            return f"holds the control character U+{ord(c):04X}"
+    return None
+
+
+def check_card_value(key: str, value: str) -> str | None:
+    """Why ``value`` is not valid for CARD key ``key`` (spec §13.1), or None (untyped keys:
+    always None). ``value`` is the decoded text; sizes are counted in UTF-8 bytes."""
+    kind = card_key_type(key)
+    if kind is None:
+        return None
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if kind in ("line", "text"):
+        high = MAX_CARD_LINE_BYTES if kind == "line" else MAX_CARD_TEXT_BYTES
+        if not 1 <= size <= high:
+            return f"a {kind} of {size} bytes; expected 1 ... {high}"
+        why = _controls(value, "" if kind == "line" else "\t\n")
+        return None if why is None else f"a {kind} that {why}" + (
+            " (a line has no control characters)" if kind == "line" else
+            " (text allows tab and line feed only)")
+    if kind == "spdx":
+        if not 1 <= size <= MAX_CARD_SPDX_BYTES:
+            return f"an SPDX expression of {size} bytes; expected 1 ... {MAX_CARD_SPDX_BYTES}"
+        return spdx_problem(value)
+    if kind == "url":
+        if not 1 <= size <= MAX_CARD_URL_BYTES:
+            return f"a URL of {size} bytes; expected 1 ... {MAX_CARD_URL_BYTES}"
+        if not all(0x21 <= ord(c) <= 0x7E for c in value):
+            return "a URL holds a character outside printable ASCII 0x21 ... 0x7E (percent-encode it)"
+        colon = value.find(":")
+        if (colon < 1 or value[0] not in _URL_SCHEME_FIRST
+                or not all(c in _URL_SCHEME_CHARS for c in value[:colon]) or colon == len(value) - 1):
+            return "not a URL: expected scheme:rest, the scheme a letter then letters, digits, '+', '.' or '-'"
+        return None
+    if kind == "sha256":
+        if len(value) != 64 or not all(c in "0123456789abcdef" for c in value):
+            return "not a SHA-256: expected 64 lowercase hexadecimal digits"
+        return None
+    if kind == "date":
+        if (len(value) != 10 or value[4] != "-" or value[7] != "-"
+                or not all(value[j] in _DIGITS for j in (0, 1, 2, 3, 5, 6, 8, 9))):
+            return "not a date: expected YYYY-MM-DD"
+        year, month, day = int(value[0:4]), int(value[5:7]), int(value[8:10])
+        if year < 1:
+            return "not a date: the year must be 0001 ... 9999"
+        if not 1 <= month <= 12:
+            return f"not a date: month {month:02d}"
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
+        if not 1 <= day <= days:
+            return f"not a date: {value} does not exist"
+        return None
+    return _number_problem(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Signatures (SIGN, format 1.2): the section as stored
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One signature of a SIGN section: algorithm (1 = Ed25519), key id (SHA-256 of the raw
+    public key), and the 64-byte signature."""
+
+    algorithm: int
+    key_id: bytes
+    signature: bytes
+
+    def encode(self) -> bytes:
+        if not (isinstance(self.algorithm, int) and 1 <= self.algorithm <= 255):
+            _fail("invalid-value", f"signature algorithm {self.algorithm!r}; must be 1 ... 255", "SIGN")
+        if len(self.key_id) != 32 or len(self.signature) != 64:
+            _fail("invalid-value", "a signature needs a 32-byte key id and 64 signature bytes", "SIGN")
+        return bytes([self.algorithm]) + bytes(7) + bytes(self.key_id) + bytes(self.signature)
+
+
+@dataclass
+class SignatureBlock:
+    """A SIGN section (spec §13.3): the three digests the signatures were made over, as stored
+    (they may disagree with the file: verification compares them), and 1 ... 256 signatures."""
+
+    identity: bytes
+    card_digest: bytes
+    labels_digest: bytes
+    signatures: list[Signature] = field(default_factory=list)
+
+    def encode(self) -> bytes:
+        """The SIGN payload; raises :class:`FormatError` for a block a reader would reject."""
+        for what, digest in (("identity", self.identity), ("card digest", self.card_digest),
+                             ("labels digest", self.labels_digest)):
+            if not isinstance(digest, (bytes, bytearray)) or len(digest) != 32:
+                _fail("invalid-value", f"the {what} must be 32 bytes", "SIGN")
+        if not 1 <= len(self.signatures) <= MAX_SIGNATURES:
+            _fail("invalid-value", f"{len(self.signatures)} signatures; a SIGN section holds 1 ... 256",
+                  "SIGN")
+        seen: set[bytes] = set()
+        out = [struct.pack("<II", len(self.signatures), 0), bytes(self.identity),
+               bytes(self.card_digest), bytes(self.labels_digest)]
+        for sig in self.signatures:
+            if bytes(sig.key_id) in seen:
+                _fail("invalid-value", f"key id {bytes(sig.key_id).hex()} signs twice", "SIGN")
+            seen.add(bytes(sig.key_id))
+            out.append(sig.encode())
+        return b"".join(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -691,15 +995,27 @@ def read_model(source: str | os.PathLike | bytes | bytearray | memoryview, *,
     (spec §15) for the total decoded payload of the known sections, checked before any of them
     is decoded (``limit-exceeded``).
     """
+    return _Reader(_read_source(source), max_decoded_bytes).read()
+
+
+def _read_source(source: str | os.PathLike | bytes | bytearray | memoryview) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    else:
-        try:
-            with open(source, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            _fail("io-error", f"cannot read {os.fspath(source)!r}: {e.strerror or e}")
-    return _Reader(data, max_decoded_bytes).read()
+        return bytes(source)
+    try:
+        with open(source, "rb") as f:
+            return f.read()
+    except OSError as e:
+        _fail("io-error", f"cannot read {os.fspath(source)!r}: {e.strerror or e}")
+
+
+def read_model_payloads(source: str | os.PathLike | bytes | bytearray | memoryview, *,
+                        max_decoded_bytes: int = 4 << 30) -> tuple[Model, dict[bytes, bytes]]:
+    """:func:`read_model`, and the decoded payload of every known section (type -> bytes): what
+    the identity and the digests of format 1.2 (pyfff.provenance) are computed from."""
+    data = _read_source(source)
+    reader = _Reader(data, max_decoded_bytes)
+    model = reader.read()
+    return model, reader.payloads
 
 
 def validate_bytes(data: bytes) -> FormatError | None:
@@ -719,6 +1035,8 @@ class _Reader:
         self.budget = max_decoded_bytes
         self.entries: list[_Entry] = []
         self.by_type: dict[bytes, _Entry] = {}
+        #: The decoded payload of every known section, filled as the reader decodes them.
+        self.payloads: dict[bytes, bytes] = {}
 
     def read(self) -> Model:
         self._header()
@@ -887,6 +1205,7 @@ class _Reader:
             _fail("shape-mismatch", f"MODL payload is {e.decoded} bytes; it must be 64", "MODL",
                   e.pos + 24)
         p = self._decode(e)
+        self.payloads[b"MODL"] = p
         (kind, i, o, d, h, m, act, wtype, ntype, res1, k, res2) = struct.unpack("<IIIIIIBBBBf32s", p)
 
         def field_error(code: str, message: str, off: int) -> NoReturn:
@@ -959,7 +1278,7 @@ class _Reader:
                 allowed = required = self.d >= 1
             elif t in (b"MSW1", b"MSB1", b"MSW2", b"MSB2"):
                 allowed = required = self.m >= 1
-            elif t in (b"PREP", b"LABL", b"META"):
+            elif t in (b"PREP", b"LABL", b"META", b"CARD", b"SIGN"):
                 allowed, required = True, False
             else:
                 allowed = required = True
@@ -1011,10 +1330,13 @@ class _Reader:
         prep: tuple[np.ndarray, np.ndarray] | None = None
         labels: list[str] | None = None
         metadata: list[tuple[str, str]] = []
+        card: list[tuple[str, str]] | None = None
+        signatures: SignatureBlock | None = None
         for e in self.entries[1:]:
             if e.type not in SECTION_CRITICAL:
                 continue
             payload = self._decode(e)
+            self.payloads[e.type] = payload
             if e.type in self.shapes:
                 tensors[e.type] = self._tensor(e, payload)
             elif e.type == b"PREP":
@@ -1023,6 +1345,10 @@ class _Reader:
                 labels = self._labels(payload)
             elif e.type == b"META":
                 metadata = self._metadata(payload)
+            elif e.type == b"CARD":
+                card = self._metadata(payload, "CARD")
+            elif e.type == b"SIGN":
+                signatures = self._signatures(payload)
         master = None
         if self.m:
             master = MasterLeaf(tensors[b"MSW1"], tensors[b"MSB1"], tensors[b"MSW2"],
@@ -1038,7 +1364,7 @@ class _Reader:
             master=master,
             prep_scale=None if prep is None else prep[0],
             prep_offset=None if prep is None else prep[1],
-            labels=labels, metadata=metadata,
+            labels=labels, metadata=metadata, card=card, signatures=signatures,
         )
 
     def _tensor(self, e: _Entry, payload: bytes) -> np.ndarray:
@@ -1153,39 +1479,79 @@ class _Reader:
             _fail("shape-mismatch", f"{len(p) - pos} bytes left over after the last label", "LABL", pos)
         return labels
 
-    def _metadata(self, p: bytes) -> list[tuple[str, str]]:
+    def _metadata(self, p: bytes, section: str = "META") -> list[tuple[str, str]]:
+        """A META payload, or (``section="CARD"``) a CARD one: the same structure, then each
+        pair's typed-key check (spec §13.1) right after the pair's own checks."""
         if len(p) < 8:
-            _fail("shape-mismatch", f"payload is {len(p)} bytes; at least 8 needed", "META", 0)
+            _fail("shape-mismatch", f"payload is {len(p)} bytes; at least 8 needed", section, 0)
         count, reserved = struct.unpack_from("<II", p, 0)
         if count > MAX_META_PAIRS:
-            _fail("invalid-value", f"{count} pairs; at most 65536", "META", 0)
+            _fail("invalid-value", f"{count} pairs; at most 65536", section, 0)
         if self.strict and reserved:
             _fail("reserved-nonzero", f"reserved field is 0x{reserved:08X}",
-                  "META", 4)
+                  section, 4)
         pos, pairs, seen = 8, [], set()
         for c in range(count):
             start = pos
-            key, pos = self._string(p, pos, "META", f"key {c}", 1, MAX_META_KEY_BYTES)
+            key, pos = self._string(p, pos, section, f"key {c}", 1, MAX_META_KEY_BYTES)
             if not _is_printable_key(key):
                 _fail("invalid-value", f"key {c} {key!r} is not printable ASCII 0x21 ... 0x7E",
-                      "META", start + 4)
+                      section, start + 4)
             if key in seen:
                 _fail("invalid-value", f"key {key.decode()!r} appears twice",
-                      "META", start)
+                      section, start)
             seen.add(key)
             vstart = pos
-            value, pos = self._string(p, pos, "META", f"value of {key.decode()!r}", 0,
+            value, pos = self._string(p, pos, section, f"value of {key.decode()!r}", 0,
                                       MAX_META_VALUE_BYTES)
             try:
                 text = value.decode("utf-8")
             except UnicodeDecodeError as ex:
                 _fail("invalid-value", f"value of {key.decode()!r} is not well-formed UTF-8 "
-                      f"({ex.reason})", "META",
+                      f"({ex.reason})", section,
                       vstart + 4 + ex.start)
+            if section == "CARD":
+                problem = check_card_value(key.decode("ascii"), text)
+                if problem is not None:
+                    _fail("invalid-value", f"value of {key.decode()!r}: {problem}", section,
+                          vstart + 4)
             pairs.append((key.decode("ascii"), text))
         if pos != len(p):
-            _fail("shape-mismatch", f"{len(p) - pos} bytes left over after the last pair", "META", pos)
+            _fail("shape-mismatch", f"{len(p) - pos} bytes left over after the last pair", section, pos)
         return pairs
+
+    def _signatures(self, p: bytes) -> SignatureBlock:
+        """The structural checks of SIGN (spec §13.3), in order; nothing is hashed or verified."""
+        if len(p) < SIGN_HEADER_BYTES:
+            _fail("shape-mismatch", f"payload is {len(p)} bytes; at least {SIGN_HEADER_BYTES} needed",
+                  "SIGN", 0)
+        count, reserved = struct.unpack_from("<II", p, 0)
+        if not 1 <= count <= MAX_SIGNATURES:
+            _fail("invalid-value", f"{count} signatures; a SIGN section holds 1 ... {MAX_SIGNATURES}",
+                  "SIGN", 0)
+        if self.strict and reserved:
+            _fail("reserved-nonzero", f"reserved field is 0x{reserved:08X}", "SIGN", 4)
+        want = SIGN_HEADER_BYTES + SIGNATURE_BYTES * count
+        if len(p) != want:
+            _fail("shape-mismatch", f"payload is {len(p)} bytes; {count} signatures need {want}",
+                  "SIGN", 0)
+        signatures: list[Signature] = []
+        seen: dict[bytes, int] = {}
+        for j in range(count):
+            at = SIGN_HEADER_BYTES + SIGNATURE_BYTES * j
+            algorithm = p[at]
+            if algorithm == 0:
+                _fail("invalid-value", f"signature {j} has algorithm 0 (1 is Ed25519)", "SIGN", at)
+            if self.strict and any(p[at + 1:at + 8]):
+                _fail("reserved-nonzero", f"reserved bytes of signature {j} are not zero", "SIGN",
+                      at + 1 + next(q for q, c in enumerate(p[at + 1:at + 8]) if c))
+            key_id = p[at + 8:at + 40]
+            if key_id in seen:
+                _fail("invalid-value", f"signature {j} has the key id of signature {seen[key_id]} "
+                      f"({key_id.hex()})", "SIGN", at + 8)
+            seen[key_id] = j
+            signatures.append(Signature(algorithm, key_id, p[at + 40:at + 104]))
+        return SignatureBlock(p[8:40], p[40:72], p[72:104], signatures)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1245,14 +1611,15 @@ def assemble(sections: list[RawSection], *, major: int = MAJOR_VERSION, minor: i
     checksums are computed over the final file bytes at the declared offset and stored length,
     so that even an overlapping layout has consistent checksums.  Keyword arguments override
     header fields for crafting broken files.  ``minor=None`` writes what :func:`write_model`
-    would: 1 when the first section is a 64-byte MODL whose weight type (byte 25) is a compact
-    type (1, 2 or 3), else 0.
+    would: 2 when a section is CARD or SIGN, else 1 when the first section is a 64-byte MODL
+    whose weight type (byte 25) is a compact type (1, 2 or 3), else 0.
     """
     if minor is None:
         first = sections[0] if sections else None
         compact = (first is not None and first.type == b"MODL" and len(first.payload) == MODL_LENGTH
                    and first.payload[25] in (ELEMENT_FLOAT16, ELEMENT_BFLOAT16, ELEMENT_INT8_ROW))
-        minor = 1 if compact else 0
+        provenance = any(s.type in (b"CARD", b"SIGN") for s in sections)
+        minor = 2 if provenance else 1 if compact else 0
     count = len(sections) if section_count is None else section_count
     table_end = HEADER_SIZE + ENTRY_SIZE * len(sections) + TRAILER_SIZE
     body = bytearray(table_end)
@@ -1420,7 +1787,22 @@ def model_sections(model: Model, *, codec: str = "zstd", shuffle: bool = True,
         sections.append(plain(b"LABL", _encode_labels(model.labels, model.output_width)))
     if model.metadata:
         sections.append(plain(b"META", _encode_metadata(model.metadata)))
+    # Format 1.2: CARD and SIGN always with codec none and no filter, after META (§6 order).
+    if model.card is not None:
+        sections.append(RawSection(b"CARD", _encode_metadata(model.card, "CARD"), critical=False,
+                                   codec=CODEC_NONE, filter=FILTER_NONE, unit=0))
+    if model.signatures is not None:
+        sections.append(RawSection(b"SIGN", model.signatures.encode(), critical=False,
+                                   codec=CODEC_NONE, filter=FILTER_NONE, unit=0))
     return sections
+
+
+def writer_minor_version(model: Model) -> int:
+    """The lowest minor version that describes ``model`` (spec §18): 2 with a CARD or SIGN
+    section, else 1 with compact weights, else 0."""
+    if model.card is not None or model.signatures is not None:
+        return 2
+    return 0 if model.weight_type == "float32" else 1
 
 
 def write_model(model: Model, path: str | os.PathLike | None = None, *, codec: str = "zstd",
@@ -1431,12 +1813,12 @@ def write_model(model: Model, path: str | os.PathLike | None = None, *, codec: s
     checksum.  The file at ``path`` is replaced atomically (temporary file, then rename), so a
     reader never sees half a file.  An empty ``metadata`` list writes no META section.
 
-    The header says minor version 1 exactly when the weights are compact
-    (``model.weight_type != "float32"``), and 0 otherwise: an all-float32 model gives the same
-    bytes as a 1.0 writer. Compact weights are encoded from the arrays by the rules of
+    The header says minor version 2 when the model has a card or signatures (format 1.2), else 1
+    when the weights are compact (``model.weight_type != "float32"``), else 0: an all-float32
+    model without them gives the same bytes as a 1.0 writer. Compact weights are encoded from the arrays by the rules of
     :func:`quantized`; writing a model read from a file this writer wrote gives the same bytes.
     """
-    minor = 0 if model.weight_type == "float32" else 1
+    minor = writer_minor_version(model)
     data = assemble(model_sections(model, codec=codec, shuffle=shuffle, level=level), minor=minor)
     if path is not None:
         _atomic_write(os.fspath(path), data)

@@ -16,8 +16,10 @@ from pyfff.format import (
     ACTIVATIONS, ELEMENT_TYPES, ERROR_CODES, MINOR_VERSION, describe, read_model, validate_bytes,
     write_model,
 )
+from pyfff.provenance import VERDICTS, identity, load_public_key, verify
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "conformance"
+KEYS = CORPUS.parent / "provenance"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
 VALID = [item["file"] for item in MANIFEST["valid"]]
 INVALID = [(item["file"], item["code"]) for item in MANIFEST["invalid"]]
@@ -34,12 +36,17 @@ def test_regenerating_reproduces_the_committed_bytes(tmp_path: Path) -> None:
 
 def test_manifest_schema() -> None:
     assert set(MANIFEST) == {"format_version", "changes", "valid", "invalid"}
-    assert MANIFEST["format_version"] == "1.1"
+    assert MANIFEST["format_version"] == "1.2"
     assert MANIFEST["changes"] and all(isinstance(c, str) and c.strip() for c in MANIFEST["changes"])
+    keys = {p.name for p in KEYS.glob("*.pub")}
     for item in MANIFEST["valid"]:
-        assert set(item) == {"file", "description"}
+        assert set(item) - {"verify"} == {"file", "description", "identity"}
         assert re.fullmatch(r"valid/[a-z0-9_]+\.fff", item["file"]), item
+        assert re.fullmatch(r"[0-9a-f]{64}", item["identity"]), item
         assert item["description"].strip()
+        for case in item.get("verify", []):
+            assert set(case) == {"keys", "verdict"}, item
+            assert case["verdict"] in VERDICTS and set(case["keys"]) <= keys, item
     for item in MANIFEST["invalid"]:
         assert set(item) == {"file", "code", "description"}
         assert re.fullmatch(r"invalid/[a-z0-9_]+\.fff", item["file"]), item
@@ -123,7 +130,7 @@ def test_valid_files_cover_the_required_features() -> None:
     assert {s["filter"] for s in sections} == {0, 1}
     assert {s["filter_unit"] for s in sections if s["filter"] == 1} == {2, 4, 8}
     known = {"MODL", "PREP", "NODW", "NODB", "LFW1", "LFB1", "LFW2", "LFB2", "MSW1", "MSB1",
-             "MSW2", "MSB2", "LABL", "META"}
+             "MSW2", "MSB2", "LABL", "META", "CARD", "SIGN"}
     unknown = [s for s in sections if s["type"] not in known]
     assert unknown and all(not s["critical"] for s in unknown)
     newer = [info for info in infos.values() if info["minor"] > MINOR_VERSION]
@@ -177,3 +184,32 @@ def test_writing_a_compact_file_read_back_gives_the_same_bytes(rel: str) -> None
     model = read_model(data)
     assert model.weight_type != "float32"
     assert write_model(model, **WRITTEN_BY_THE_WRITER[rel]) == data
+
+
+@pytest.mark.parametrize("rel", VALID)
+def test_identity_of_every_valid_file_is_the_manifests(rel: str) -> None:
+    entry = next(item for item in MANIFEST["valid"] if item["file"] == rel)
+    assert identity(CORPUS / rel).hex() == entry["identity"]
+
+
+VERIFY_CASES = [(item["file"], case["keys"], case["verdict"])
+                for item in MANIFEST["valid"] for case in item.get("verify", [])]
+
+
+@pytest.mark.parametrize("rel,keys,verdict", VERIFY_CASES)
+def test_verify_gives_the_manifests_verdict(rel: str, keys: list[str], verdict: str) -> None:
+    got = verify(CORPUS / rel, [load_public_key(KEYS / k) for k in keys])
+    assert got.verdict == verdict, got.message
+
+
+def test_provenance_coverage() -> None:
+    """Format 1.2: every verdict, identity shared across encodings, and a file per CARD/SIGN rule."""
+    assert {v for _, _, v in VERIFY_CASES} == set(VERDICTS)
+    by_identity: dict[str, list[str]] = {}
+    for item in MANIFEST["valid"]:
+        by_identity.setdefault(item["identity"], []).append(item["file"])
+    same = by_identity[next(i["identity"] for i in MANIFEST["valid"] if i["file"] == "valid/same_model_none.fff")]
+    assert len(same) >= 4
+    invalid = [f for f, _ in INVALID]
+    assert sum(f.startswith("invalid/card_") for f in invalid) >= 30
+    assert sum(f.startswith("invalid/sign_") for f in invalid) >= 12

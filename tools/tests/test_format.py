@@ -419,9 +419,10 @@ def test_newer_minor_version_ignores_reserved_fields_but_not_padding() -> None:
     }
     for name, kw in broken.items():
         assert code_of(assemble(secs, **kw)) == "reserved-nonzero", name
-        # 1.1: minor 1 is this reader's own version, so only minor 2 and later are newer
+        # 1.2: minor 2 is this reader's own version, so only minor 3 and later are newer
         assert code_of(assemble(secs, minor=1, **kw)) == "reserved-nonzero", name
-        assert validate_bytes(assemble(secs, minor=2, **kw)) is None, name
+        assert code_of(assemble(secs, minor=2, **kw)) == "reserved-nonzero", name
+        assert validate_bytes(assemble(secs, minor=3, **kw)) is None, name
     payload_broken = {
         "entry flag bit": patch(secs, "LFW1", flags_override=0x80000001),
         "entry reserved byte": patch(secs, "LFW1", reserved=9),
@@ -438,14 +439,16 @@ def test_newer_minor_version_ignores_reserved_fields_but_not_padding() -> None:
     for name, changed in payload_broken.items():
         assert code_of(assemble(changed)) == "reserved-nonzero", name
         assert code_of(assemble(changed, minor=1)) == "reserved-nonzero", name
-        assert validate_bytes(assemble(changed, minor=2)) is None, name
+        assert code_of(assemble(changed, minor=2)) == "reserved-nonzero", name
+        assert validate_bytes(assemble(changed, minor=3)) is None, name
     padded = patch(secs, "NODB", padding_byte=1)
     assert code_of(assemble(padded)) == "reserved-nonzero"
     assert code_of(assemble(padded, minor=1)) == "reserved-nonzero"
     assert code_of(assemble(padded, minor=2)) == "reserved-nonzero"
+    assert code_of(assemble(padded, minor=3)) == "reserved-nonzero"
     # byte 26 is no longer reserved: a newer minor version does not make it ignorable
     node_type = patch(secs, "MODL", payload=modl_payload(i=4, o=3, d=1, h=2, node=1))
-    assert code_of(assemble(node_type, minor=2)) == "invalid-value"
+    assert code_of(assemble(node_type, minor=3)) == "invalid-value"
 
 
 def test_layout_rules() -> None:
