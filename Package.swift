@@ -10,12 +10,18 @@ let package = Package(
         // The C API (Sources/CFastFeedforward/include/fastfeedforward.h) as a shared library,
         // libfastfeedforward_c.so, for any language that can call C. Depends on libzstd only.
         .library(name: "fastfeedforward_c", type: .dynamic, targets: ["FastFeedforwardC"]),
+        // Identities and Ed25519 signatures of model files (swift-crypto). Separate so that the
+        // two products above never link crypto.
+        .library(name: "FFFProvenance", targets: ["FFFProvenance"]),
     ],
     dependencies: [
         // Used by the fffrun executable only; the library product never links it.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // `swift package generate-documentation` (.ci/docs) only: a command plugin, never linked.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        // FFFProvenance (and so fffrun) only: SHA-256, Ed25519, and the PEM key encodings of
+        // CryptoExtras (Curve25519 PEM appeared in the 4.x series).
+        .package(url: "https://github.com/apple/swift-crypto", "4.5.2"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -55,6 +61,16 @@ let package = Package(
             name: "FastFeedforward",
             dependencies: ["FFFFormat", "FFFInference"]
         ),
+        // A model's identity (SHA-256 of its critical payloads), Ed25519 keys, signing and
+        // verification. FFFFormat gives the bytes; this target hashes and signs them.
+        .target(
+            name: "FFFProvenance",
+            dependencies: [
+                "FFFFormat",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // fastfeedforward.h, the C API's one public header (types and declarations, no code).
         .target(name: "CFastFeedforward"),
         // The C API's implementation: @_cdecl functions over FFFFormat and FFFInference.
@@ -67,6 +83,7 @@ let package = Package(
             dependencies: [
                 "FastFeedforward",
                 "FFFRecords",
+                "FFFProvenance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -86,6 +103,10 @@ let package = Package(
         .testTarget(
             name: "FFFRecordsTests",
             dependencies: ["FFFRecords", "CZlib", "FFFTestSupport"]
+        ),
+        .testTarget(
+            name: "FFFProvenanceTests",
+            dependencies: ["FFFProvenance", "FFFFormat", "FFFTestSupport"]
         ),
         .testTarget(
             name: "fffrunTests",

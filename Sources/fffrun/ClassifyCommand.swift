@@ -99,6 +99,8 @@ struct ClassifyCommand: ParsableCommand {
 
     @OptionGroup var input: RecordInputOptions
 
+    @OptionGroup(title: "Provenance") var provenance: VerifyKeyOptions
+
     @Option(help: "What to print per record: label, index, scores, probs or json (default: label if the model has labels, else index).")
     var output: OutputMode?
 
@@ -142,7 +144,7 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     private func execute(progress: ProgressLine) throws(CommandFailure) {
-        let compiled = try CommandFailure.loadModel(model)
+        let compiled = try CommandFailure.loadModel(model, verifying: provenance)
         if readsTerminal && !quiet {
             // A bare `fffrun classify model.fff` would otherwise wait in silence.
             printError(files

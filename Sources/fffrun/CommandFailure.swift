@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import FastFeedforward
+import FFFProvenance
 import FFFRecords
 
 /// A reason a streaming command (`classify`, `eval`) stops: the message for standard error and
@@ -54,15 +55,36 @@ struct CommandFailure: Error, CustomStringConvertible {
     /// Reads and compiles the model at `path`; failures are 66 (cannot read) or 65 (invalid),
     /// with the line `fffrun validate` prints ("PATH: code: message"). The file's model is
     /// handed over whole, so its weights are released as they are packed (no second copy).
-    static func loadModel(_ path: String) throws(CommandFailure) -> InferenceModel {
+    ///
+    /// With `verifying` keys (`--verify-key`; read from their files first: 66 or 65), the model
+    /// is compiled only if its verdict is good-signature; any other verdict is 65, naming it.
+    static func loadModel(_ path: String, verifying keyOptions: VerifyKeyOptions? = nil) throws(CommandFailure) -> InferenceModel {
         if let problem = KernelPath.environmentProblem {
             throw CommandFailure(usage, problem)
         }
-        do {
-            return InferenceModel(try FFFReader.read(contentsOf: path))
-        } catch {
-            throw CommandFailure(Sysexits.status(for: error), "\(path): \(error)")
+        guard let keyOptions, !keyOptions.paths.isEmpty else {
+            do {
+                return InferenceModel(try FFFReader.read(contentsOf: path))
+            } catch {
+                throw CommandFailure(Sysexits.status(for: error), "\(path): \(error)")
+            }
         }
+        let keys = try keyOptions.trustedKeys()
+        // The file value ends with this function, so the model handed on is the only copy.
+        func verifiedModel() throws(CommandFailure) -> FFFModel {
+            let file: FFFFile
+            do {
+                file = try FFFReader.readFile(contentsOf: path)
+            } catch {
+                throw CommandFailure(Sysexits.status(for: error), "\(path): \(error)")
+            }
+            let verdict = Verifier.verify(file, trustedKeys: keys)
+            guard verdict.isGood else {
+                throw CommandFailure(dataError, "\(path): refusing to run the model (--verify-key): \(verdict)")
+            }
+            return file.model
+        }
+        return InferenceModel(try verifiedModel())
     }
 
     /// Runs the body of streaming command `command` ("classify"): SIGPIPE ignored so that a

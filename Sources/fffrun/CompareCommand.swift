@@ -59,6 +59,8 @@ struct CompareCommand: ParsableCommand {
 
     @OptionGroup var input: RecordInputOptions
 
+    @OptionGroup(title: "Provenance") var provenance: VerifyKeyOptions
+
     @Option(name: .customLong("labels-format"), help: "The labels file's format: auto, idx, text or npy.")
     var labelsFormat: LabelStream.Format = .auto
 
@@ -81,8 +83,8 @@ struct CompareCommand: ParsableCommand {
     }
 
     private func execute(progress: ProgressLine) throws(CommandFailure) {
-        let a = try CommandFailure.loadModel(modelA)
-        let b = try CommandFailure.loadModel(modelB)
+        let a = try CommandFailure.loadModel(modelA, verifying: provenance)
+        let b = try CommandFailure.loadModel(modelB, verifying: provenance)
         guard a.inputWidth == b.inputWidth, a.outputWidth == b.outputWidth else {
             throw CommandFailure(CommandFailure.dataError,
                 "the models differ in shape: \(modelA) is \(a.inputWidth) -> \(a.outputWidth), \(modelB) is \(b.inputWidth) -> \(b.outputWidth)")

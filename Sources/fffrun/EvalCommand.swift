@@ -72,6 +72,8 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var input: RecordInputOptions
 
+    @OptionGroup(title: "Provenance") var provenance: VerifyKeyOptions
+
     @Option(name: .customLong("labels-format"),
             help: "The labels file's format: auto (IDX or NPY by their magic, else text), idx, text or npy.")
     var labelsFormat: LabelStream.Format = .auto
@@ -99,7 +101,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     private func execute(progress: ProgressLine) throws(CommandFailure) {
-        let compiled = try CommandFailure.loadModel(model)
+        let compiled = try CommandFailure.loadModel(model, verifying: provenance)
         let inputName = inputs == "-" ? "standard input" : "inputs '\(inputs)'"
         let (source, reader) = try input.openRecords(inputs, width: compiled.inputWidth, name: inputName, role: "inputs")
         do { try reader.prepare() } catch { throw CommandFailure.reading(error, from: inputName) }

@@ -33,9 +33,11 @@ struct FFFRun: ParsableCommand {
               fffrun info model.fff
               fffrun classify model.fff records.csv
               fffrun eval model.fff --inputs images.idx.gz --labels labels.idx.gz
+              fffrun verify model.fff --key publisher.pub
             """,
-        version: "fffrun \(release) (FFF format 1.1; kernel \(KernelPath.default) on this CPU)",
-        subcommands: [ValidateCommand.self, InfoCommand.self, ClassifyCommand.self, EvalCommand.self, CompareCommand.self]
+        version: "fffrun \(release) (FFF format 1.2; kernel \(KernelPath.default) on this CPU)",
+        subcommands: [ValidateCommand.self, InfoCommand.self, ClassifyCommand.self, EvalCommand.self, CompareCommand.self,
+                      KeygenCommand.self, SignCommand.self, VerifyCommand.self]
     )
 
     /// Runs the command line, after the checks ArgumentParser does not make: no arguments at

@@ -17,7 +17,11 @@ struct InfoCommand: ParsableCommand {
             ratio); the layer (depth, leaves, nodes, widths, activation); parameter counts; the \
             multiply-adds per record (descent depth*I, leaf I*H + H*O, master leaf I*M + M*O) \
             beside those of a dense layer of the same total width (2^depth * H hidden units); \
-            labels, preprocessing and metadata. --json prints the same as one JSON object.
+            labels, preprocessing and metadata; the model's identity (SHA-256 of its \
+            weights, shape and preprocessing: the same however the file is \
+            compressed), its card, and the key ids of its signatures (with a \
+            warning when they no longer match; `fffrun verify` checks them). \
+            --json prints the same as one JSON object.
 
             Exit status: 0 valid, 64 usage error, 65 invalid file (the error line of \
             `fffrun validate` goes to standard error), 66 file cannot be read.
@@ -54,6 +58,7 @@ struct InfoCommand: ParsableCommand {
         var lines: [String] = []
         lines.append("file: \(path)")
         lines.append("format: version \(layout.majorVersion).\(layout.minorVersion), \(layout.fileLength) bytes, \(layout.sections.count) sections")
+        lines += InfoProvenance.textLines(file, abbreviate: abbreviate)
         lines.append("sections:")
         var table = [["type", "kind", "element", "codec", "filter", "offset", "stored", "decoded", "ratio"]]
         for section in layout.sections {
@@ -237,7 +242,7 @@ struct InfoCommand: ParsableCommand {
             ("labels", model.labels.map { .array($0.map(JSONValue.string)) } ?? .null),
             ("preprocessing", preprocessing),
             ("metadata", .array(model.metadata.map { .object([("key", .string($0.key)), ("value", .string($0.value))]) })),
-        ])
+        ] + InfoProvenance.jsonMembers(file))
     }
 }
 

@@ -2,4 +2,6 @@
 public struct FFFFile: Sendable {
     public let layout: FFFFileLayout
     public let model: FFFModel
+    /// The decoded payloads that provenance hashes as the file stores them.
+    let payloads: ProvenancePayloads
 }

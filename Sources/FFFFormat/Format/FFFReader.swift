@@ -60,7 +60,7 @@ public enum FFFReader {
         var parser = try FileParser(file: file, length: length, options: options)
         let layout = try parser.parseLayout()
         let model = try parser.parseModel()
-        return FFFFile(layout: layout, model: model)
+        return FFFFile(layout: layout, model: model, payloads: parser.payloads)
     }
 
     /// The bytes of a file that is not a regular file (a pipe, a device), but never more than its header allows: the header is
@@ -99,7 +99,7 @@ public enum FFFReader {
         var parser = FileParser(bytes, options: options)
         let layout = try parser.parseLayout()
         let model = try parser.parseModel()
-        return FFFFile(layout: layout, model: model)
+        return FFFFile(layout: layout, model: model, payloads: parser.payloads)
     }
 
     /// Validates the bytes of a file and returns its layout with its model.

@@ -4,8 +4,9 @@ import CZstd
 ///
 /// Sections come in §6's order: `MODL`, `PREP` (if the model has preprocessing), the node
 /// sections (depth >= 1), the leaf sections, the master-leaf sections (if any), `LABL` (if the
-/// model has labels) and `META` (if it has metadata). Every reserved field and padding byte is
-/// zero and every checksum is computed last.
+/// model has labels), `META` (if it has metadata), `CARD` (if it has a card) and `SIGN` (if it
+/// has signatures); `CARD` and `SIGN` always with codec none and no filter. Every reserved field
+/// and padding byte is zero and every checksum is computed last.
 ///
 /// Output is deterministic: the same model, options and libzstd version give the same bytes, so
 /// writing, reading and writing again reproduces the file exactly.
@@ -27,8 +28,9 @@ public enum FFFWriter {
         }
     }
 
-    /// The bytes of a file holding `model`: minor version 1 when its weights are stored in a
-    /// compact type (format 1.1), otherwise 0, byte for byte a 1.0 file.
+    /// The bytes of a file holding `model`: minor version 2 when it has a card or signatures
+    /// (format 1.2), else 1 when its weights are stored in a compact type (format 1.1),
+    /// otherwise 0, byte for byte a 1.0 file.
     ///
     /// Cannot fail: the model is valid by construction, its weights already encoded. If libzstd cannot allocate its context,
     /// the section concerned is stored with codec `none` (still a valid file).
@@ -36,9 +38,18 @@ public enum FFFWriter {
     public static func write(_ model: FFFModel, options: Options = Options()) -> [UInt8] {
         let level = Int32(clamping: min(max(options.level, Int(ZSTD_minCLevel())), Int(ZSTD_maxCLevel())))
         let sections = payloads(of: model).map { section, payload, unit in
-            encode(section, payload, codec: options.codec, level: level, shuffleUnit: options.shuffle ? unit : 0)
+            section == .card || section == .sign
+                ? EncodedSection(type: section, stored: payload, decodedLength: payload.count, codec: .none, filterUnit: 0)
+                : encode(section, payload, codec: options.codec, level: level, shuffleUnit: options.shuffle ? unit : 0)
         }
-        return assemble(sections, minorVersion: model.weightType == .float32 ? 0 : 1)
+        return assemble(sections, minorVersion: minorVersion(of: model))
+    }
+
+    /// The minor version a writer gives a file of `model`: 2 with a card or signatures, 1 with
+    /// compact weights, else 0.
+    static func minorVersion(of model: FFFModel) -> Int {
+        if model.card != nil || model.signatures != nil { return 2 }
+        return model.weightType == .float32 ? 0 : 1
     }
 
     /// Writes `model` to `path` atomically: to a temporary file in the same directory, flushed,
@@ -61,29 +72,8 @@ public enum FFFWriter {
     /// unit the section takes when shuffling is asked (0: never shuffled).
     private static func payloads(of model: FFFModel) -> [(KnownSection, [UInt8], Int)] {
         var result: [(KnownSection, [UInt8], Int)] = []
-        var header = ByteWriter()
-        header.u32(ModelHeader.layerKindFFF)
-        header.u32(UInt32(model.inputWidth))
-        header.u32(UInt32(model.outputWidth))
-        header.u32(UInt32(model.depth))
-        header.u32(UInt32(model.leafWidth))
-        header.u32(UInt32(model.masterLeaf?.width ?? 0))
-        header.u8(model.activation.rawValue)
-        header.u8(model.weightType.rawValue)
-        header.u8(model.nodeType.rawValue)
-        header.u8(0)
-        header.f32(model.masterLeaf?.mixingLogit ?? 0)
-        header.zeros(32)
-        result.append((.modl, header.bytes, 0))
-
-        if let preprocessing = model.preprocessing {
-            var prep = ByteWriter()
-            prep.u32(UInt32(preprocessing.scale.count))
-            prep.u32(0)
-            prep.floats(preprocessing.scale)
-            prep.floats(preprocessing.offset)
-            result.append((.prep, prep.bytes, 0))
-        }
+        result.append((.modl, modelHeaderPayload(of: model), 0))
+        if let prep = preprocessingPayload(of: model) { result.append((.prep, prep, 0)) }
         func tensor(_ type: KnownSection, _ values: [Float]) {
             var writer = ByteWriter()
             writer.floats(values)
@@ -128,13 +118,7 @@ public enum FFFWriter {
             weights(.msw2, .masterOutput)
             tensor(.msb2, master.outputBiases)
         }
-        if let labels = model.labels {
-            var labl = ByteWriter()
-            labl.u32(UInt32(labels.count))
-            labl.u32(0)
-            for label in labels { labl.string(label) }
-            result.append((.labl, labl.bytes, 0))
-        }
+        if let labl = labelsPayload(of: model) { result.append((.labl, labl, 0)) }
         if !model.metadata.isEmpty {
             var meta = ByteWriter()
             meta.u32(UInt32(model.metadata.count))
@@ -145,7 +129,48 @@ public enum FFFWriter {
             }
             result.append((.meta, meta.bytes, 0))
         }
+        if let card = model.card { result.append((.card, card.payload, 0)) }
+        if let signatures = model.signatures { result.append((.sign, signatures.payload, 0)) }
         return result
+    }
+
+    /// The 64-byte `MODL` payload of `model` (§7), reserved bytes zero.
+    static func modelHeaderPayload(of model: FFFModel) -> [UInt8] {
+        var header = ByteWriter()
+        header.u32(ModelHeader.layerKindFFF)
+        header.u32(UInt32(model.inputWidth))
+        header.u32(UInt32(model.outputWidth))
+        header.u32(UInt32(model.depth))
+        header.u32(UInt32(model.leafWidth))
+        header.u32(UInt32(model.masterLeaf?.width ?? 0))
+        header.u8(model.activation.rawValue)
+        header.u8(model.weightType.rawValue)
+        header.u8(model.nodeType.rawValue)
+        header.u8(0)
+        header.f32(model.masterLeaf?.mixingLogit ?? 0)
+        header.zeros(32)
+        return header.bytes
+    }
+
+    /// The `PREP` payload (§8), or `nil` for a model without preprocessing.
+    static func preprocessingPayload(of model: FFFModel) -> [UInt8]? {
+        guard let preprocessing = model.preprocessing else { return nil }
+        var prep = ByteWriter()
+        prep.u32(UInt32(preprocessing.scale.count))
+        prep.u32(0)
+        prep.floats(preprocessing.scale)
+        prep.floats(preprocessing.offset)
+        return prep.bytes
+    }
+
+    /// The `LABL` payload (§12), or `nil` for a model without labels.
+    static func labelsPayload(of model: FFFModel) -> [UInt8]? {
+        guard let labels = model.labels else { return nil }
+        var labl = ByteWriter()
+        labl.u32(UInt32(labels.count))
+        labl.u32(0)
+        for label in labels { labl.string(label) }
+        return labl.bytes
     }
 
     private static func encode(_ type: KnownSection, _ payload: [UInt8], codec: SectionCodec, level: Int32, shuffleUnit: Int) -> EncodedSection {

@@ -10,7 +10,8 @@ struct FileParser {
     static let trailerSize = 8
     static let implementedMajor = 1
     /// 1.1: compact element types (float16, bfloat16, int8-row) in `MODL` bytes 25 and 26.
-    static let implementedMinor = 1
+    /// 1.2: the `CARD` and `SIGN` sections.
+    static let implementedMinor = 2
 
     /// The most bytes a header and a table of the largest section count take.
     static let maxTableEnd = headerSize + SectionEntry.size * FormatLimits.maxSectionCount + trailerSize
@@ -26,6 +27,9 @@ struct FileParser {
     private var entries: [SectionEntry] = []
     private var decoder: ZstdCodec.Decoder?
     private var workspace: OwnedBuffer?
+    /// The decoded payloads provenance hashes as stored (`MODL`, `PREP`, `LABL`, `CARD`),
+    /// filled by `parseModel`.
+    private(set) var payloads = ProvenancePayloads()
 
     /// A parser of the file in `bytes`.
     init(_ bytes: UnsafeRawBufferPointer, options: FFFReader.Options) {
@@ -281,7 +285,9 @@ struct FileParser {
         if modlEntry.decodedLength != UInt64(ModelHeader.payloadLength) {
             throw FFFError(.shapeMismatch, "MODL decodes to \(modlEntry.decodedLength) bytes; the model header is \(ModelHeader.payloadLength)", section: "MODL", offset: modlEntry.decodedLengthOffset)
         }
-        let header = try parseModelHeader(try decodeBytes(modlEntry), entry: modlEntry)
+        let modlPayload = try decodeBytes(modlEntry)
+        let header = try parseModelHeader(modlPayload, entry: modlEntry)
+        payloads.modelHeader = modlPayload
 
         // 13. Presence, in §6's order.
         var byType: [KnownSection: SectionEntry] = [:]
@@ -333,17 +339,34 @@ struct FileParser {
         var preprocessing: Preprocessing?
         var labels: [String]?
         var metadata: [MetadataEntry] = []
+        var card: ModelCard?
+        var signatures: SignatureSection?
         for entry in entries {
             guard let known = entry.known else { continue }
             switch known {
             case .modl:
                 continue
             case .prep:
-                preprocessing = try parsePreprocessing(try decodeBytes(entry), entry: entry, header: header)
+                let payload = try decodeBytes(entry)
+                preprocessing = try parsePreprocessing(payload, entry: entry, header: header)
+                payloads.preprocessing = payload
             case .labl:
-                labels = try parseLabels(try decodeBytes(entry), entry: entry, header: header)
+                let payload = try decodeBytes(entry)
+                labels = try parseLabels(payload, entry: entry, header: header)
+                payloads.labels = payload
             case .meta:
-                metadata = try parseMetadata(try decodeBytes(entry), entry: entry)
+                metadata = try parsePairs(try decodeBytes(entry), entry: entry, typed: false)
+            case .card:
+                let payload = try decodeBytes(entry)
+                card = ModelCard(checked: try parsePairs(payload, entry: entry, typed: true))
+                payloads.card = payload
+            case .sign:
+                let payload = try decodeBytes(entry)
+                signatures = try payload.withBytes { raw throws(FFFError) in
+                    try SignatureSection.parse(raw, checksReserved: checksReserved) { code, offset, message in
+                        fieldError(code, entry, offset, message)
+                    }
+                }
             default:
                 switch header.elementType(of: known) {
                 case .float32:
@@ -367,7 +390,7 @@ struct FileParser {
                                 outputWeights: tensors[.msw2] ?? [], outputBiases: tensors[.msb2] ?? [],
                                 mixingLogit: header.mixingLogit)
         }
-        return try FFFModel(
+        var model = try FFFModel(
             inputWidth: header.inputWidth, outputWidth: header.outputWidth, depth: header.depth,
             leafWidth: header.leafWidth, activation: header.activation, preprocessing: preprocessing,
             nodeWeights: tensors[.nodw] ?? [], nodeBiases: tensors[.nodb] ?? [],
@@ -375,6 +398,9 @@ struct FileParser {
             leafOutputWeights: tensors[.lfw2] ?? [], leafOutputBiases: tensors[.lfb2] ?? [],
             masterLeaf: master, labels: labels, metadata: metadata,
             weightType: header.weightType, nodeType: header.nodeType, decodedScales: scales, quantized: quantized)
+        model.card = card
+        model.signatures = signatures
+        return model
     }
 
     /// §7, fields in table order, then the tensor sizes they imply (§15).
@@ -505,41 +531,47 @@ struct FileParser {
         }
     }
 
-    /// §13.
-    private func parseMetadata(_ payload: [UInt8], entry: SectionEntry) throws(FFFError) -> [MetadataEntry] {
-        try payload.withBytes { raw throws(FFFError) in
+    /// §13 for `META`, and the same structure for `CARD` (1.2) with, when `typed`, each listed
+    /// key's value checked against its type right after that pair's structural checks
+    /// (`invalid-value` at the value).
+    private func parsePairs(_ payload: [UInt8], entry: SectionEntry, typed: Bool) throws(FFFError) -> [MetadataEntry] {
+        let name = entry.typeName, what = typed ? "card" : "metadata"
+        return try payload.withBytes { raw throws(FFFError) in
             var p = ByteReader(raw)
             guard let count = p.readU32(), let reserved = p.readU32() else {
-                throw fieldError(.shapeMismatch, entry, 0, "META payload is \(raw.count) bytes; it needs at least 8 (count, reserved)")
+                throw fieldError(.shapeMismatch, entry, 0, "\(name) payload is \(raw.count) bytes; it needs at least 8 (count, reserved)")
             }
             if count > UInt32(FormatLimits.maxMetadataPairs) {
-                throw fieldError(.invalidValue, entry, 0, "META count is \(count); at most \(FormatLimits.maxMetadataPairs) pairs")
+                throw fieldError(.invalidValue, entry, 0, "\(name) count is \(count); at most \(FormatLimits.maxMetadataPairs) pairs")
             }
             if checksReserved, reserved != 0 {
-                throw fieldError(.reservedNonzero, entry, 4, "META reserved field is \(hex32(reserved)); it must be 0")
+                throw fieldError(.reservedNonzero, entry, 4, "\(name) reserved field is \(hex32(reserved)); it must be 0")
             }
             var pairs: [MetadataEntry] = []
             pairs.reserveCapacity(min(Int(count), raw.count / 9))
             var keys = Set<[UInt8]>()
             for index in 0..<Int(count) {
                 let keyStart = p.position
-                let keyBytes = try readString(&p, entry: entry, what: "metadata key \(index)", range: 1 ... FormatLimits.maxMetadataKeyBytes)
+                let keyBytes = try readString(&p, entry: entry, what: "\(what) key \(index)", range: 1 ... FormatLimits.maxMetadataKeyBytes)
                 if !keyBytes.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) {
-                    throw fieldError(.invalidValue, entry, keyStart + 4, "metadata key \(index) must be printable ASCII (0x21 ... 0x7E), without spaces")
+                    throw fieldError(.invalidValue, entry, keyStart + 4, "\(what) key \(index) must be printable ASCII (0x21 ... 0x7E), without spaces")
                 }
                 let key = String(decoding: keyBytes, as: UTF8.self)
                 if !keys.insert(Array(keyBytes)).inserted {
-                    throw fieldError(.invalidValue, entry, keyStart, "metadata key '\(key)' appears twice")
+                    throw fieldError(.invalidValue, entry, keyStart, "\(what) key '\(key)' appears twice")
                 }
                 let valueStart = p.position
                 let valueBytes = try readString(&p, entry: entry, what: "the value of '\(key)'", range: 0 ... FormatLimits.maxMetadataValueBytes)
                 guard let value = String(validating: valueBytes, as: UTF8.self) else {
                     throw fieldError(.invalidValue, entry, valueStart + 4, "the value of '\(key)' is not well-formed UTF-8")
                 }
+                if typed, let problem = ModelCard.typeProblem(key: key, value: value) {
+                    throw fieldError(.invalidValue, entry, valueStart + 4, problem)
+                }
                 pairs.append(MetadataEntry(key: key, value: value))
             }
             if p.remaining != 0 {
-                throw fieldError(.shapeMismatch, entry, p.position, "\(p.remaining) bytes follow the last metadata pair")
+                throw fieldError(.shapeMismatch, entry, p.position, "\(p.remaining) bytes follow the last \(what) pair")
             }
             return pairs
         }

@@ -15,14 +15,26 @@ enum KnownSection: String, CaseIterable {
     case msb2 = "MSB2"
     case labl = "LABL"
     case meta = "META"
+    /// The model card (1.2): typed key/value pairs.
+    case card = "CARD"
+    /// Ed25519 signatures over the identity, the card and the labels (1.2).
+    case sign = "SIGN"
 
     /// The critical bit the section must carry.
-    var isCritical: Bool { self != .labl && self != .meta }
+    var isCritical: Bool { !isAncillary }
+
+    /// `LABL`, `META`, `CARD` and `SIGN`: not part of the function the model computes.
+    var isAncillary: Bool {
+        switch self {
+        case .labl, .meta, .card, .sign: true
+        default: false
+        }
+    }
 
     /// True for the tensor sections of §9 ... §11 (weights in `MODL`'s element types, biases float32).
     var isTensor: Bool {
         switch self {
-        case .modl, .prep, .labl, .meta: false
+        case .modl, .prep, .labl, .meta, .card, .sign: false
         default: true
         }
     }

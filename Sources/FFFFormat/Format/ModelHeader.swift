@@ -31,7 +31,7 @@ struct ModelHeader {
     /// Whether the section must be present.
     func requires(_ section: KnownSection) -> Bool {
         switch section {
-        case .prep, .labl, .meta: false
+        case .prep, .labl, .meta, .card, .sign: false
         default: allows(section)
         }
     }
@@ -50,7 +50,7 @@ struct ModelHeader {
         case .msb1: return [m]
         case .msw2: return [m, o]
         case .msb2: return [o]
-        case .modl, .prep, .labl, .meta: return nil
+        case .modl, .prep, .labl, .meta, .card, .sign: return nil
         }
     }
 

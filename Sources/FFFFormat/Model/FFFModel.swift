@@ -47,6 +47,14 @@ public struct FFFModel: Sendable, Equatable {
     public let labels: [String]?
     /// Free key/value metadata (producer, dataset, training statistics), in file order.
     public let metadata: [MetadataEntry]
+    /// The model card (`CARD`, format 1.2), if the model has one. Valid by construction
+    /// (``ModelCard/init(_:)`` checks it); written after `META` with codec none.
+    public var card: ModelCard? = nil
+    /// The signatures (`SIGN`, format 1.2), as a file holds them; checked by `FFFProvenance`,
+    /// not here. A writer writes them as they are, so rewriting a signed model (another codec,
+    /// level or filter) keeps its signatures valid as long as the identity, the card and the
+    /// labels stay.
+    public var signatures: SignatureSection? = nil
     /// How `LFW1`, `LFW2`, `MSW1` and `MSW2` are stored (`MODL` byte 25).
     public let weightType: ElementType
     /// How `NODW` is stored (`MODL` byte 26): `.float32` when `weightType` is, or when the model
@@ -191,6 +199,8 @@ public struct FFFModel: Sendable, Equatable {
     /// This model with its weights stored in other types: every weight tensor whose type changes
     /// is encoded from its current float32 values by the writer rules (tensors whose type stays
     /// are kept as they are, so converting to the model's own types returns it unchanged).
+    /// The card is kept; the signatures are dropped when a type changes, since the identity
+    /// they sign covers the stored weights.
     ///
     /// `nodeType` `nil` picks the default of `init`'s.
     /// - Throws: `FFFError` (`invalid-value`) as `init` does: the types are not allowed together,
@@ -224,7 +234,7 @@ public struct FFFModel: Sendable, Equatable {
                                 outputWeights: converted[.masterOutput] ?? [], outputBiases: m.outputBiases,
                                 mixingLogit: m.mixingLogit)
         }
-        return try FFFModel(
+        var result = try FFFModel(
             inputWidth: inputWidth, outputWidth: outputWidth, depth: depth, leafWidth: leafWidth,
             activation: activation, preprocessing: preprocessing,
             nodeWeights: converted[.nodes] ?? [], nodeBiases: nodeBiases,
@@ -232,6 +242,8 @@ public struct FFFModel: Sendable, Equatable {
             leafOutputWeights: converted[.leafOutput] ?? [], leafOutputBiases: leafOutputBiases,
             masterLeaf: master, labels: labels, metadata: metadata,
             weightType: weightType, nodeType: nodeType, decodedScales: scales, quantized: quantized)
+        result.card = card  // the signatures are not kept: they name the old weights
+        return result
     }
 
     /// Where the weights of `init(..., storage:)` come from.

@@ -1,0 +1,90 @@
+import Crypto
+import FFFFormat
+
+/// A model's identity: SHA-256 of its identity message (``FFFFormat/IdentityMessage``), 32 bytes
+/// shown as 64 lowercase hex digits. The same weights, shape and preprocessing give the same
+/// identity whatever the codecs, levels, filters and ancillary sections of the file.
+public struct ModelIdentity: Sendable, Hashable, CustomStringConvertible {
+    /// The 32 bytes of the digest.
+    public let bytes: [UInt8]
+
+    /// The identity of a validated file (`MODL` and `PREP` as stored).
+    /// - Complexity: O(parameters).
+    public init(of file: FFFFile) {
+        var hasher = SHA256()
+        file.forEachIdentityPiece { hasher.update(bufferPointer: $0) }
+        bytes = Array(hasher.finalize())
+    }
+
+    /// The identity of the file ``FFFFormat/FFFWriter`` writes for `model`.
+    /// - Complexity: O(parameters).
+    public init(of model: FFFModel) {
+        var hasher = SHA256()
+        model.forEachIdentityPiece { hasher.update(bufferPointer: $0) }
+        bytes = Array(hasher.finalize())
+    }
+
+    /// An identity from its 64 hex digits (either case), or `nil`.
+    public init?(hex: String) {
+        guard let bytes = Hex.bytes(hex), bytes.count == 32 else { return nil }
+        self.bytes = bytes
+    }
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// 64 lowercase hex digits.
+    public var hex: String { Hex.string(bytes) }
+    public var description: String { hex }
+}
+
+/// The three digests a signature covers, computed from a file: its identity, and SHA-256 of its
+/// `CARD` and `LABL` payloads (32 zero bytes for a section the file does not have).
+public struct ProvenanceDigests: Sendable, Equatable {
+    public let identity: ModelIdentity
+    public let card: [UInt8]
+    public let labels: [UInt8]
+
+    /// The digests of a validated file.
+    /// - Complexity: O(parameters + card and labels bytes).
+    public init(of file: FFFFile) {
+        identity = ModelIdentity(of: file)
+        card = Self.digest(file.cardPayload)
+        labels = Self.digest(file.labelsPayload)
+    }
+
+    /// The digests of the file ``FFFFormat/FFFWriter`` writes for `model`.
+    public init(of model: FFFModel) {
+        identity = ModelIdentity(of: model)
+        card = Self.digest(model.cardPayload)
+        labels = Self.digest(model.labelsPayload)
+    }
+
+    /// SHA-256 of `payload`, or 32 zero bytes for `nil`.
+    static func digest(_ payload: [UInt8]?) -> [UInt8] {
+        guard let payload else { return [UInt8](repeating: 0, count: 32) }
+        return Array(SHA256.hash(data: payload))
+    }
+
+    /// The 104-byte message Ed25519 signs for these digests.
+    public var signedMessage: [UInt8] {
+        SignatureSection.signedMessage(identity: identity.bytes, cardDigest: card, labelsDigest: labels)
+    }
+
+    /// What differs between these (computed) digests and those a `SIGN` section recorded, in
+    /// words, one phrase per digest; empty when they all agree.
+    public func changes(since section: SignatureSection) -> [String] {
+        var changes: [String] = []
+        if section.identity != identity.bytes {
+            changes.append("the model's weights/shape/preprocessing changed since it was signed (identity \(identity.hex), signed \(Hex.string(section.identity)))")
+        }
+        if section.cardDigest != card {
+            changes.append("the model card changed since it was signed")
+        }
+        if section.labelsDigest != labels {
+            changes.append("the labels changed since they were signed")
+        }
+        return changes
+    }
+}
