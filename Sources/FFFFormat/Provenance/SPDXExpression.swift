@@ -7,7 +7,7 @@
 ///     id     := one or more of [A-Za-z0-9.:-], not exactly "AND", "OR" or "WITH"
 ///
 /// Tokens are separated by one or more spaces (U+0020); parentheses need none around them; no
-/// other whitespace. Operators are uppercase. Identifiers are not checked against the SPDX list.
+/// other whitespace, and no space at the start or the end. Operators are uppercase. Identifiers are not checked against the SPDX list.
 enum SPDXExpression {
     private enum Token: Equatable {
         case open, close
@@ -18,6 +18,9 @@ enum SPDXExpression {
     /// Why `bytes` is not an expression of the grammar, or `nil` when it is.
     /// - Complexity: O(n) for n bytes; recursion depth at most the nesting of parentheses.
     static func problem(_ bytes: [UInt8]) -> String? {
+        if bytes.first == 0x20 || bytes.last == 0x20 {
+            return "it starts or ends with a space; spaces only separate tokens"
+        }
         var tokens: [Token] = []
         var i = 0
         while i < bytes.count {
