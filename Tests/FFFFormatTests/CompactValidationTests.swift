@@ -92,16 +92,16 @@ import Testing
         #expect(messages[1].contains("depth 0"))
     }
 
-    /// A 1.1 reader gives bytes 25 and 26 their meaning whatever the minor version; reserved
-    /// byte 27 must be zero in files of minor version 0 and 1 only (§2.2).
+    /// A 1.2 reader gives bytes 25 and 26 their meaning whatever the minor version; reserved
+    /// byte 27 must be zero in files of minor version 0, 1 and 2 only (§2.2).
     @Test func minorVersions() throws {
-        for minor: UInt16 in [0, 1, 2, 9] {
+        for minor: UInt16 in [0, 1, 2, 3, 9] {
             var f = file(RawModel(weightType: 1, nodeType: 1))
             f.minor = minor
             #expect(try FFFReader.readFile(bytes: f.bytes).model.weightType == .float16)
             var reserved = file(RawModel(weightType: 1, nodeType: 1, reserved27: 0x5A))
             reserved.minor = minor
-            #expect(error(reserved.bytes)?.code == (minor <= 1 ? .reservedNonzero : nil))
+            #expect(error(reserved.bytes)?.code == (minor <= 2 ? .reservedNonzero : nil))
             // A newer minor version does not make byte 26 reserved again.
             var node = file(RawModel(weightType: 0, nodeType: 1))
             node.minor = minor

@@ -50,9 +50,11 @@ import Testing
         var file = model.file
         file.headerFlags = 1
         expectCode(file.bytes, .reservedNonzero)
-        file.minor = 1  // 1.1 is this reader's version: reserved fields still 0
+        file.minor = 1  // 1.1 and 1.2 are this reader's versions: reserved fields still 0
         expectCode(file.bytes, .reservedNonzero)
-        file.minor = 2  // §2.2: a newer minor version may use reserved fields
+        file.minor = 2
+        expectCode(file.bytes, .reservedNonzero)
+        file.minor = 3  // §2.2: a newer minor version may use reserved fields
         #expect(readError(file.bytes) == nil)
         var zero = model.file
         zero.declaredCount = 0
