@@ -56,6 +56,8 @@ __all__ = [
     "DTYPES",
     "NoPreprocessingWarning",
     "TRAINERS",
+    "CARD_TOML_KEYS",
+    "card_from_toml",
     "check_quantization",
     "convert_checkpoint",
     "convert_state_dict",
@@ -89,7 +91,7 @@ _STATS = ("leaf_usage", "node_usage", "f")
 _KNOWN = ("depth", *_CORE, *_MASTER, *_STATS)
 
 # sysexits.h codes used by the CLI.
-EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_CANTCREAT = 64, 65, 66, 73
+EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_UNAVAILABLE, EX_CANTCREAT = 64, 65, 66, 69, 73
 
 
 class ConvertError(Exception):
@@ -583,6 +585,134 @@ def convert_state_dict(
     except FormatError as err:  # the checks above should make this unreachable
         _fail(f"converted model is invalid: {err}")
     return model
+
+
+# --------------------------------------------------------------------------- model card (--card)
+
+#: The top-level keys of a card file (TOML), in the order the CARD section lists them (spec §13.1);
+#: besides them: a [source] table (url, sha256), a [metrics] table (name = number) and x-... keys.
+CARD_TOML_KEYS = ("name", "version", "description", "author", "license", "dataset", "date",
+                  "intended_use", "limitations")
+_CARD_ORDER = ("name", "version", "description", "author", "license", "source.url", "source.sha256",
+               "dataset", "date", "intended_use", "limitations")
+
+
+def _toml_type(value: Any) -> str:
+    import datetime
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, datetime.datetime):
+        return "a date-time"
+    if isinstance(value, datetime.date):
+        return "a date"
+    if isinstance(value, datetime.time):
+        return "a time"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def card_from_toml(source: str | os.PathLike[str] | Mapping[str, Any], *,
+                   source_sha256: str | None = None) -> list[tuple[str, str]]:
+    """The CARD pairs (spec §13.1) of a card file (TOML path or already-parsed table).
+
+    Top-level keys: ``name``, ``version``, ``description``, ``author``, ``license``, ``dataset``,
+    ``date``, ``intended_use``, ``limitations`` (strings; ``date`` also a TOML date); a
+    ``[source]`` table with ``url`` and ``sha256`` (strings); a ``[metrics]`` table of
+    ``name = number`` (a TOML integer or float, or a string in JSON number form, kept as
+    written); and private keys starting with ``x-`` (strings). Anything else is an error that
+    lists the allowed keys. Every value is checked against its type before anything is
+    written; errors (:class:`ConvertError`, ``usage=False``) name the key. ``source_sha256``
+    (the checkpoint's) fills ``source.sha256`` when the card does not give it. Pairs come in
+    the spec's order, then metrics and ``x-`` keys in the file's order.
+    """
+    import datetime
+    from .format import check_card_value
+
+    if isinstance(source, Mapping):
+        table = dict(source)
+        where = "card"
+    else:
+        import tomllib
+        where = os.fspath(source)
+        with open(source, "rb") as f:
+            raw = f.read()
+        try:
+            table = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            _fail(f"{where}: the card file is not UTF-8 ({err.reason} at byte {err.start})")
+        except tomllib.TOMLDecodeError as err:
+            _fail(f"{where}: the card file is not valid TOML: {err}")
+    allowed = (f"allowed: {', '.join(CARD_TOML_KEYS)}, [source] url and sha256, [metrics] "
+               "name = number, and keys starting with x-")
+    values: dict[str, str] = {}
+    metrics: list[tuple[str, str]] = []
+    private: list[tuple[str, str]] = []
+
+    def text(key: str, value: Any, *, date: bool = False) -> str:
+        if date and isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return value.isoformat()
+        if not isinstance(value, str):
+            want = "a string or a TOML date (2026-12-01)" if date else "a string"
+            _fail(f"{where}: card key {key!r} must be {want}, not {_toml_type(value)}")
+        return value
+
+    for key, value in table.items():
+        if key in CARD_TOML_KEYS:
+            values[key] = text(key, value, date=key == "date")
+        elif key == "source":
+            if not isinstance(value, dict):
+                _fail(f"{where}: card key 'source' must be a table ([source] with url and sha256), "
+                      f"not {_toml_type(value)}")
+            for sub, subvalue in value.items():
+                if sub not in ("url", "sha256"):
+                    _fail(f"{where}: unknown card key 'source.{sub}' ([source] holds url and sha256 only); {allowed}")
+                values[f"source.{sub}"] = text(f"source.{sub}", subvalue)
+        elif key == "metrics":
+            if not isinstance(value, dict):
+                _fail(f"{where}: card key 'metrics' must be a table ([metrics] with name = number), "
+                      f"not {_toml_type(value)}")
+            for sub, number in value.items():
+                name = f"metrics.{sub}"
+                if isinstance(number, bool) or not isinstance(number, (int, float, str)):
+                    _fail(f"{where}: card key {name!r} must be a number, not {_toml_type(number)}")
+                if isinstance(number, float):
+                    if not math.isfinite(number):
+                        _fail(f"{where}: card key {name!r} must be a finite number, not {number!r}")
+                    number = repr(number)
+                elif isinstance(number, int):
+                    number = str(number)
+                metrics.append((name, number))
+        elif key.startswith("x-"):
+            if isinstance(value, dict):
+                _fail(f"{where}: card key {key!r} must be a string, not {_toml_type(value)}")
+            private.append((key, text(key, value)))
+        else:
+            _fail(f"{where}: unknown card key {key!r}; {allowed}")
+    if source_sha256 is not None and "source.sha256" not in values:
+        values["source.sha256"] = source_sha256
+    pairs = [(k, values[k]) for k in _CARD_ORDER if k in values] + metrics + private
+    for key, value in pairs:
+        if not (1 <= len(key) <= MAX_META_KEY_BYTES and all(0x21 <= ord(c) <= 0x7E for c in key)):
+            _fail(f"{where}: card key {key!r} must be 1 to 256 printable ASCII characters without spaces")
+        problem = check_card_value(key, value)
+        if problem is not None:
+            _fail(f"{where}: card key {key!r}: {problem} (value {value[:80]!r}{'...' if len(value) > 80 else ''})")
+        if len(value.encode("utf-8", "surrogatepass")) > MAX_META_VALUE_BYTES:
+            _fail(f"{where}: card key {key!r}: the value is over 2^24 bytes")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            _fail(f"{where}: card key {key!r}: the value is not valid Unicode text")
+    return pairs
 
 
 def convert_checkpoint(path: str | os.PathLike[str], **kw: Any) -> Model:
@@ -1081,6 +1211,21 @@ the float32 model and through exactly the values the compact file holds, both in
 numpy reference, and reports how often the predicted class and the leaf agree, the largest
 output difference, and with --check-labels FILE the accuracy of both. Aim for 99.9 % agreement
 or better; if int8-row falls short, try float16, or --node-dtype float32 if the leaves disagree.
+
+Provenance (FFF format 1.2; a 1.1 reader skips both sections and reads the same model):
+--card CARD.toml writes a model card (a CARD section) from a TOML file: top-level keys name,
+version, description, author, license (an SPDX expression such as "MIT" or "Apache-2.0 OR
+MIT"), dataset, date (2026-12-01, a TOML date or a string), intended_use, limitations; a
+[source] table with url (scheme:..., e.g. https://...) and sha256 (64 lowercase hex digits;
+default: the checkpoint's SHA-256); a [metrics] table of name = number (accuracy = 0.9822); and
+private keys starting with x- (strings). name, version, author, dataset and license are one line;
+description, intended_use and limitations may span lines. Any other key, or a value of the wrong
+type, is an error naming the key, and nothing is written. Example: tools/examples/card.toml.
+--sign-key PRIV.pem signs the model with an Ed25519 private key (PKCS#8 PEM, as `fffrun keygen`
+or `openssl genpkey -algorithm ed25519` writes): the signature covers the model's identity (its
+weights, shape and preprocessing, SHA-256 of the critical sections), the card and the labels, not
+the metadata (spec/FORMAT.md §13). Check it with `fffrun verify OUT.fff --key PUB.pem`. Signing
+needs Python's cryptography package. The identity is printed after the summary line.
 """
 
 _EPILOG = """\
@@ -1104,10 +1249,15 @@ examples:
       --dtype int8-row --check-inputs t10k-images-idx3-ubyte.gz \\
       --check-labels t10k-labels-idx1-ubyte.gz
 
+  # with a model card, signed
+  fff-convert ml_mnist_l4_d2.pt -o m.fff --input-scale 2/255 --input-offset -1 \
+      --card tools/examples/card.toml --sign-key my-key.pem
+
 exit status: 0 success (warnings, if any, on standard error); 64 bad usage; 65 bad input data
 (corrupt, hostile or non-FFF checkpoint, a pickled model instead of a state_dict, wrong shapes,
-non-finite weights); 66 input file missing or unreadable; 73 output cannot be created. Nothing
-is written at OUT on any error.
+non-finite weights, an invalid card file, a --sign-key file that is not an Ed25519 private key);
+66 input file (checkpoint, card, key) missing or unreadable; 69 signing asked for without the
+cryptography package; 73 output cannot be created. Nothing is written at OUT on any error.
 """
 
 
@@ -1212,9 +1362,18 @@ def _parser() -> argparse.ArgumentParser:
         "--metadata", metavar="KEY=VALUE", type=_key_value, action="append", default=[],
         help="extra metadata pair (repeat the option for several)",
     )
+    parser.add_argument(
+        "--card", metavar="CARD.toml",
+        help="write a model card (CARD section, format 1.2) from this TOML file; see 'Provenance' above",
+    )
+    parser.add_argument(
+        "--sign-key", metavar="PRIV.pem",
+        help="sign the model (identity, card and labels) with this Ed25519 private key (PKCS#8 PEM); "
+        "see 'Provenance' above",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument(
-        "--version", action="version", version=f"fff-convert {__version__} (pyfff {__version__}, FFF format 1.1)"
+        "--version", action="version", version=f"fff-convert {__version__} (pyfff {__version__}, FFF format 1.2)"
     )
     return parser
 
@@ -1291,6 +1450,34 @@ def _run(args: argparse.Namespace, error: Any) -> int:
         return error(EX_NOINPUT, f"{source}: is a directory, expected a checkpoint file")
     if os.path.exists(out) and os.path.samefile(source, out):
         return error(EX_USAGE, f"output {out} is the input checkpoint; refusing to overwrite it")
+    card_table = None
+    if args.card is not None:
+        import tomllib
+        try:
+            with open(args.card, "rb") as f:
+                card_table = tomllib.loads(f.read().decode("utf-8"))
+            card_from_toml(card_table, source_sha256="0" * 64)  # types, before reading the checkpoint
+        except FileNotFoundError:
+            return error(EX_NOINPUT, f"{args.card}: no such card file")
+        except IsADirectoryError:
+            return error(EX_NOINPUT, f"{args.card}: is a directory, expected a card file (TOML)")
+        except OSError as err:
+            return error(EX_NOINPUT, f"{args.card}: cannot read the card file: {err.strerror or err}")
+        except UnicodeDecodeError as err:
+            return error(EX_DATAERR, f"{args.card}: the card file is not UTF-8 ({err.reason} at byte {err.start})")
+        except tomllib.TOMLDecodeError as err:
+            return error(EX_DATAERR, f"{args.card}: the card file is not valid TOML: {err}")
+        except ConvertError as err:
+            return error(EX_DATAERR, str(err).replace("card:", f"{args.card}:", 1))
+    signing_key = None
+    if args.sign_key is not None:
+        try:
+            from .provenance import KeyFileError, load_private_key
+            signing_key = load_private_key(args.sign_key)
+        except ImportError as err:
+            return error(EX_UNAVAILABLE, str(err))
+        except KeyFileError as err:
+            return error(EX_NOINPUT if err.unreadable else EX_DATAERR, str(err))
     activation = args.activation
     if activation is None and args.trainer == "fastfeedforward":
         activation = DEFAULT_ACTIVATION  # and a warning once the file is written, below
@@ -1328,6 +1515,11 @@ def _run(args: argparse.Namespace, error: Any) -> int:
         model.weight_type, model.node_type = resolve_dtypes(args.dtype, args.node_dtype, model.depth)
     except ConvertError as err:
         return error(EX_USAGE, str(err))
+    if card_table is not None:
+        try:
+            model.card = card_from_toml(card_table, source_sha256=_sha256(source))
+        except ConvertError as err:
+            return error(EX_DATAERR, str(err).replace("card:", f"{args.card}:", 1))
     report = None
     if args.check_inputs is not None:
         # Read and evaluate before writing, so that a bad records file leaves nothing at OUT.
@@ -1347,7 +1539,12 @@ def _run(args: argparse.Namespace, error: Any) -> int:
         except OSError as err:
             return error(EX_NOINPUT, f"{getattr(err, 'filename', None) or args.check_inputs}: cannot read: "
                          f"{err.strerror or err}")
+    from .provenance import identity
     try:
+        if signing_key is not None:
+            from .provenance import sign_model
+            sign_model(model, signing_key)
+        ident = identity(model).hex()
         data = write_model(model, out, codec=args.codec, shuffle=not args.no_shuffle, level=args.level)
     except FormatError as err:
         return error(EX_DATAERR, f"cannot encode the model: {err}")
@@ -1355,6 +1552,12 @@ def _run(args: argparse.Namespace, error: Any) -> int:
         return error(EX_CANTCREAT, f"cannot create {out}: {err.strerror or err}")
     if not args.quiet:
         print(_summary(model, out, len(data), args.trainer))
+        print(f"identity: {ident}")
+        if model.card is not None:
+            print(f"card: {len(model.card)} entries ({', '.join(k for k, _ in model.card)})")
+        if signing_key is not None:
+            from .provenance import key_id
+            print(f"signed by key id {key_id(signing_key).hex()}")
     if report is not None:
         if model.prep_scale is None:
             how = " (the model has no preprocessing)"

@@ -645,7 +645,7 @@ def test_cli_is_executable_and_help_teaches() -> None:
 def test_cli_version_is_pyfff_version_and_fffrun_release() -> None:
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stderr == ""
-    assert proc.stdout == f"fff-convert {pyfff.__version__} (pyfff {pyfff.__version__}, FFF format 1.1)\n"
+    assert proc.stdout == f"fff-convert {pyfff.__version__} (pyfff {pyfff.__version__}, FFF format 1.2)\n"
     assert CONVERTER_VERSION == pyfff.__version__
     # fffrun and the Python tools ship together (Sources/fffrun/FFFRun.swift says so): one release.
     swift = (TOOLS.parent / "Sources/fffrun/FFFRun.swift").read_text()
@@ -690,8 +690,8 @@ def test_cli_trainer_option(checkpoints: dict[str, Path], tmp_path: Path) -> Non
     src.write_bytes(torch_zip_bytes(state))
     proc = run_cli(src, "-o", out, "--no-preprocessing", "--trainer", "fastfeedforward", "--activation", "relu")
     assert proc.returncode == 0 and proc.stderr == ""
-    assert proc.stdout.strip().endswith("no preprocessing, fastfeedforward eval (b2s left out); "
-                                        f"{out.stat().st_size} bytes written")
+    assert proc.stdout.splitlines()[0].endswith("no preprocessing, fastfeedforward eval (b2s left out); "
+                                                f"{out.stat().st_size} bytes written")
     assert not read_model(out).b2.any()
     proc = run_cli(src, "-o", out, "--no-preprocessing")
     assert proc.returncode == 0 and proc.stderr == ""
@@ -709,9 +709,11 @@ def test_cli_converts_and_summarises(kind: str, checkpoints: dict[str, Path], tm
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     size = out.stat().st_size
+    from pyfff.provenance import identity
     assert proc.stdout.strip() == (
         f"{out}: depth 2 (4 leaves of width 3), 5 -> 4, master leaf width 2, relu, "
-        f"x = raw * 0.00784313772 + -1, 4 labels; {size} bytes written"
+        f"x = raw * 0.00784313772 + -1, 4 labels; {size} bytes written\n"
+        f"identity: {identity(out).hex()}"
     )
     model = read_model(out)
     assert model.labels == ["a", "b", "c", "d"]
