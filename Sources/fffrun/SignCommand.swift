@@ -33,7 +33,8 @@ struct SignCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The private key (PKCS#8 PEM).", valueName: "KEY"))
     var key: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the signed file.", valueName: "OUT"))
+    @Option(name: [.customShort("o"), .customLong("out"), .customLong("output")],
+            help: ArgumentHelp("Where to write the signed file.", valueName: "OUT"))
     var output: String?
 
     @Flag(help: "Replace MODEL with the signed file.")
