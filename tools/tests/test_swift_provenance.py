@@ -1,0 +1,185 @@
+"""The Swift and the Python provenance implementations agree (format 1.2, spec/FORMAT.md §13):
+`fffrun info` prints the identity pyfff computes, `fffrun verify` gives the corpus's verdicts
+with the documented exit codes, `fffrun sign` writes the same bytes as `pyfff.provenance.sign`,
+and keys made by either side work on the other.
+
+Needs the built `fffrun` binary in $FFFRUN (`.ci/test` passes it); skipped, saying so, when
+$FFFRUN is unset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pyfff import provenance as pv
+from pyfff.format import read_model, recompute_checksums, write_model
+
+from make_conformance import make_model
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "fixtures" / "conformance"
+KEYS = ROOT / "fixtures" / "provenance"
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+VALID = [item["file"] for item in MANIFEST["valid"]]
+VERIFY_CASES = [(item["file"], case["keys"], case["verdict"])
+                for item in MANIFEST["valid"] for case in item.get("verify", []) if case["keys"]]
+EX_DATAERR, EX_NOINPUT = 65, 66
+
+
+@pytest.fixture(scope="module")
+def fffrun() -> str:
+    given = os.environ.get("FFFRUN")
+    if not given:
+        pytest.skip("$FFFRUN is unset: skipping the Swift/Python provenance agreement tests "
+                    "(build with `swift build` and set FFFRUN=.build/debug/fffrun)")
+    assert Path(given).is_file(), f"$FFFRUN names {given}, which does not exist"
+    return given
+
+
+def run(fffrun: str, *args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([fffrun, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def test_key():
+    return pv.load_private_key(KEYS / "test-key.pem")
+
+
+def test_info_prints_the_identity_of_every_valid_corpus_file(fffrun: str) -> None:
+    wrong = []
+    for item in MANIFEST["valid"]:
+        proc = run(fffrun, "info", CORPUS / item["file"])
+        assert proc.returncode == 0, (item["file"], proc.stderr)
+        found = re.findall(r"^\s*identity: ([0-9a-f]{64})$", proc.stdout, re.M)
+        if found != [item["identity"]]:
+            wrong.append(f"{item['file']}: manifest {item['identity']}, fffrun info {found}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_info_identity_of_recompressed_and_compact_files(fffrun: str, tmp_path: Path) -> None:
+    for index, weight in enumerate(("float32", "float16", "bfloat16", "int8-row")):
+        model = make_model(60 + index, 5, 3, 2, 3, "relu", m=2, k=0.5, prep="per-feature")
+        model.weight_type = weight
+        for enc in (dict(codec="none", shuffle=False), dict(codec="zstd", level=1), dict()):
+            path = tmp_path / f"{weight}.fff"
+            write_model(model, path, **enc)
+            proc = run(fffrun, "info", path)
+            assert proc.returncode == 0, proc.stderr
+            assert f"identity: {pv.identity(path).hex()}" in proc.stdout, (weight, enc)
+
+
+@pytest.mark.parametrize("rel,keys,verdict", VERIFY_CASES)
+def test_verify_gives_the_corpus_verdict_and_exit_code(fffrun: str, rel: str, keys: list[str],
+                                                        verdict: str) -> None:
+    args = [a for k in keys for a in ("--key", KEYS / k)]
+    proc = run(fffrun, "verify", CORPUS / rel, *args, "--json")
+    assert proc.returncode == (0 if verdict == "good-signature" else EX_DATAERR), proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["verdict"] == verdict
+    assert report["identity"] == pv.identity(CORPUS / rel).hex()
+    text = run(fffrun, "verify", CORPUS / rel, *args)
+    assert text.returncode == proc.returncode
+    assert text.stdout.splitlines()[0].endswith(verdict), text.stdout
+
+
+def test_verify_exit_codes_for_bad_inputs(fffrun: str, tmp_path: Path) -> None:
+    signed = CORPUS / "valid" / "card_full_signed.fff"
+    assert run(fffrun, "verify", signed, "--key", tmp_path / "missing.pub").returncode == EX_NOINPUT
+    proc = run(fffrun, "verify", signed, "--key", KEYS / "test-key.pem")  # a private key
+    assert proc.returncode == EX_DATAERR and proc.stderr
+    (tmp_path / "junk.pub").write_text("not a key\n")
+    assert run(fffrun, "verify", signed, "--key", tmp_path / "junk.pub").returncode == EX_DATAERR
+    invalid = CORPUS / "invalid" / "sign_count_zero.fff"
+    proc = run(fffrun, "verify", invalid, "--key", KEYS / "test-key.pub")
+    assert proc.returncode == EX_DATAERR and "invalid-value" in proc.stdout + proc.stderr
+    # an OpenSSH public key line is a trusted key as well
+    assert run(fffrun, "verify", signed, "--key", KEYS / "test-key.ssh.pub").returncode == 0
+
+
+def test_every_covered_bit_flip_fails_fffrun_verify(fffrun: str, tmp_path: Path, test_key) -> None:
+    """Acceptance, through the CLI: one bit of every covered section flipped (CRCs recomputed)
+    exits 65; a sample of bits per section, the full sweep is in test_provenance.py."""
+    from make_conformance import spec_example_model
+    from pyfff.format import describe
+    data = pv.sign(write_model(spec_example_model(), codec="none", shuffle=False), test_key)
+    path = tmp_path / "flipped.fff"
+    for entry in describe(data)["sections"]:
+        if entry["type"] == "SIGN":
+            continue
+        for bit in (0, 8 * entry["stored_length"] - 1, 4 * entry["stored_length"]):
+            changed = bytearray(data)
+            changed[entry["offset"] + bit // 8] ^= 1 << (bit % 8)
+            path.write_bytes(recompute_checksums(bytes(changed)))
+            proc = run(fffrun, "verify", path, "--key", KEYS / "test-key.pub")
+            assert proc.returncode == EX_DATAERR, (entry["type"], bit, proc.stdout)
+
+
+@pytest.mark.parametrize("rel", ["valid/card_unsigned.fff", "valid/same_model_zstd19_shuffle.fff",
+                                 "valid/sigmoid_unknown_ancillary.fff", "valid/signed_two_keys.fff",
+                                 "valid/int8_row_master.fff", "valid/tanh_minor3_header_flags.fff",
+                                 "valid/sign_untrusted_garbage_and_good.fff"])
+def test_fffrun_sign_writes_the_bytes_pyfff_writes(fffrun: str, tmp_path: Path, rel: str, test_key) -> None:
+    out = tmp_path / "signed.fff"
+    proc = run(fffrun, "sign", CORPUS / rel, "--key", KEYS / "test-key.pem", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == pv.sign(CORPUS / rel, test_key)
+    other = pv.load_private_key(KEYS / "other-key.pem")
+    out2 = tmp_path / "signed2.fff"
+    proc = run(fffrun, "sign", out, "--key", KEYS / "other-key.pem", "-o", out2)
+    assert proc.returncode == 0, proc.stderr
+    assert out2.read_bytes() == pv.sign(out, other)
+
+
+def test_stale_signatures_on_both_sides(fffrun: str, tmp_path: Path, test_key) -> None:
+    stale = CORPUS / "valid" / "signed_weights_changed.fff"
+    out = tmp_path / "o.fff"
+    proc = run(fffrun, "sign", stale, "--key", KEYS / "other-key.pem", "-o", out)
+    assert proc.returncode == EX_DATAERR and "stale" in proc.stderr and not out.exists()
+    with pytest.raises(pv.ProvenanceError):
+        pv.sign(stale, test_key)
+    proc = run(fffrun, "sign", stale, "--key", KEYS / "other-key.pem", "--drop-stale", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == pv.sign(stale, pv.load_private_key(KEYS / "other-key.pem"), drop_stale=True)
+
+
+def test_keys_made_by_one_side_work_on_the_other(fffrun: str, tmp_path: Path) -> None:
+    proc = run(fffrun, "keygen", "-o", tmp_path / "swift-key")
+    assert proc.returncode == 0, proc.stderr
+    swift_priv = pv.load_private_key(tmp_path / "swift-key")
+    swift_pub = pv.load_public_key(tmp_path / "swift-key.pub")
+    assert pv.key_id(swift_priv) == pv.key_id(swift_pub)
+    assert pv.key_id(swift_pub).hex() in proc.stdout
+    model = tmp_path / "m.fff"
+    write_model(make_model(70, 4, 3, 1, 2, "relu", labels=["a", "b", "c"]), model)
+    signed = tmp_path / "signed-by-pyfff.fff"
+    signed.write_bytes(pv.sign(model, swift_priv))
+    assert run(fffrun, "verify", signed, "--key", tmp_path / "swift-key.pub").returncode == 0
+    py_kid = pv.keygen(tmp_path / "py-key.pem")
+    out = tmp_path / "signed-by-fffrun.fff"
+    assert run(fffrun, "sign", model, "--key", tmp_path / "py-key.pem", "-o", out).returncode == 0
+    verdict = pv.verify(out, [pv.load_public_key(tmp_path / "py-key.pem.pub")])
+    assert verdict.ok and verdict.key_ids == [py_kid]
+    assert read_model(out).signatures == read_model(pv.sign(model, pv.load_private_key(tmp_path / "py-key.pem"))).signatures
+
+
+def test_fff_convert_signed_output_verifies_with_fffrun(fffrun: str, tmp_path: Path) -> None:
+    from test_convert import CLI, fff_state, safetensors_bytes
+    src = tmp_path / "model.safetensors"
+    src.write_bytes(safetensors_bytes(fff_state(depth=2, width_in=5, hidden=3, width_out=4, master=2)))
+    out = tmp_path / "out.fff"
+    proc = subprocess.run([str(CLI), str(src), "-o", str(out), "--no-preprocessing", "--card",
+                           str(ROOT / "tools" / "examples" / "card.toml"), "--sign-key",
+                           str(KEYS / "test-key.pem"), "--dtype", "int8-row"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    check = run(fffrun, "verify", out, "--key", KEYS / "test-key.pub", "--json")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["identity"] == pv.identity(out).hex()
+    info = run(fffrun, "info", out)
+    assert info.returncode == 0 and "Apache-2.0 OR MIT" in info.stdout
