@@ -106,6 +106,86 @@ enum DecimalParser {
         return (negative ? -magnitude : magnitude, p)
     }
 
+    /// The common tokens, fast: `[-]D` or `[-]D.D` with at most 18 digits in all and no
+    /// exponent, directly followed by a byte for which `ends` holds or by `end`. Returns the
+    /// same value as ``parse(_:_:)`` (both are correctly rounded) and the byte after the token,
+    /// or nil for any other token (the caller then takes ``parse(_:_:)`` from the same start).
+    /// O(token length); never allocates.
+    @inline(__always)
+    static func parseSimple(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>,
+                            ends: (UInt8) -> Bool) -> (value: Float, next: UnsafePointer<UInt8>)? {
+        var p = start
+        guard p < end else { return nil }
+        let negative = p.pointee == UInt8(ascii: "-")
+        if negative { p += 1 }
+        if end - p >= 8 {
+            // Up to 7 digits and the byte after them from one 8-byte load, without a branch per
+            // digit: most fields of a CSV export (pixels, counts) end here.
+            let word = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+            let (count, value) = swarDigits(word)
+            if count > 0 && count < 8 {
+                let after = p[count]
+                if ends(after) || (p + count == end) {
+                    let magnitude = Float(value)
+                    return (negative ? -magnitude : magnitude, p + count)
+                }
+            }
+        }
+        let digitsStart = p
+        var mantissa: UInt64 = 0
+        while p < end {
+            let d = p.pointee &- 0x30
+            if d > 9 { break }
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            p += 1
+        }
+        var digits = p - digitsStart
+        guard digits > 0 else { return nil }
+        var fraction = 0
+        if p < end && p.pointee == UInt8(ascii: ".") {
+            p += 1
+            let fractionStart = p
+            while p < end {
+                let d = p.pointee &- 0x30
+                if d > 9 { break }
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                p += 1
+            }
+            fraction = p - fractionStart
+            digits += fraction
+        }
+        guard digits <= 18, p == end || ends(p.pointee) else { return nil }
+        let magnitude: Float
+        if fraction == 0 {
+            magnitude = Float(mantissa)  // one rounding: exact
+        } else {
+            // As in `parse`: within 3 ulps in Double, widened by 2^-50; both ends must agree.
+            let value = Double(mantissa) / powersOfTen[fraction]
+            let low = Float(value - value * 0x1p-50), high = Float(value + value * 0x1p-50)
+            guard low == high else { return nil }
+            magnitude = low
+        }
+        return (negative ? -magnitude : magnitude, p)
+    }
+
+    /// The number of decimal digits that `word` (8 bytes, the first in its low byte) starts
+    /// with, 0 ... 8, and their value when there are fewer than 8 (else unspecified).
+    @inline(__always)
+    static func swarDigits(_ word: UInt64) -> (count: Int, value: UInt64) {
+        let x = word ^ 0x3030_3030_3030_3030  // digit bytes become 0 ... 9
+        // A byte's top bit set: not a digit (x >= 10). A carry out of a non-digit byte can only
+        // disturb the bytes above it, so the lowest flagged byte is right.
+        let flags = ((x &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
+        let count = flags.trailingZeroBitCount >> 3
+        if count == 0 || count == 8 { return (count, 0) }
+        // The digits at the top, the first highest; leading zero bytes read as leading zeros.
+        var y = x << UInt64(64 - 8 * count)
+        y = (y &* 10 &+ (y >> 8)) & 0x00FF_00FF_00FF_00FF
+        y = (y &* 100 &+ (y >> 16)) & 0x0000_FFFF_0000_FFFF
+        y = (y &* 10000 &+ (y >> 32)) & 0xFFFF_FFFF
+        return (count, y)
+    }
+
     /// `m * 10^e` in Double with at most three roundings. Precondition: -66 <= e <= 66.
     @inline(__always)
     private static func approximate(_ m: UInt64, _ e: Int) -> Double {

@@ -23,7 +23,7 @@ struct ElementType: Equatable, Sendable {
         // One loop per type so each compiles to a tight (vectorisable) loop.
         switch (kind, size) {
         case (.unsigned, 1):
-            for i in 0..<count { destination[i] = Float(source.load(fromByteOffset: i, as: UInt8.self)) }
+            Self.decodeBytes(source, count: count, into: destination)
         case (.signed, 1):
             for i in 0..<count { destination[i] = Float(source.load(fromByteOffset: i, as: Int8.self)) }
         case (.unsigned, 2):
@@ -46,6 +46,24 @@ struct ElementType: Equatable, Sendable {
             for i in 0..<count { destination[i] = Float(Double(bitPattern: load64(source, i))) }
         default:
             preconditionFailure("ElementType \(name) is never constructed")
+        }
+    }
+
+    /// u8 to Float, 16 at a time: each byte widened into the low bits of 2^23's float pattern,
+    /// minus 2^23, is the byte's value exactly (no call, no scalar conversion per value).
+    @inline(__always)
+    private static func decodeBytes(_ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i + 16 <= count {
+            let bytes = source.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+            let bits = SIMD16<UInt32>(truncatingIfNeeded: bytes) | SIMD16<UInt32>(repeating: 0x4B00_0000)
+            let values = unsafeBitCast(bits, to: SIMD16<Float>.self) - SIMD16<Float>(repeating: 8_388_608)
+            UnsafeMutableRawPointer(destination + i).storeBytes(of: values, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            destination[i] = Float(source.load(fromByteOffset: i, as: UInt8.self))
+            i += 1
         }
     }
 

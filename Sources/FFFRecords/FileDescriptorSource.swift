@@ -104,6 +104,10 @@ public final class FileDescriptorSource: ByteSource {
         }
     }
 
+    /// Whether a `read(2)` now would return without waiting for a producer: always for a
+    /// regular file, else when `poll(2)` (timeout 0) finds bytes, the end or an error there.
+    public var canReadWithoutWaiting: Bool { isRegularFile || isReadable() }
+
     /// Whether a `read(2)` would return at once: bytes, the end of the stream or an error are
     /// there (`poll(2)`, timeout 0). A failed poll counts as not readable.
     private func isReadable() -> Bool {

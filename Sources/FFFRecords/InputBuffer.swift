@@ -19,6 +19,10 @@ final class InputBuffer {
     private(set) var atEOF = false
     /// Stream offset of `storage[0]`.
     private var base = 0
+    /// A read error met while whole records were still at hand (``RecordReader/nextRun``):
+    /// the next `readMore` throws it instead of reading, where a record-by-record reader would
+    /// have met it.
+    var deferredError: RecordError?
 
     init(source: any ByteSource, capacity: Int) {
         self.source = source
@@ -50,6 +54,7 @@ final class InputBuffer {
     /// one). Returns the number of bytes added, 0 at the end of the stream.
     @discardableResult
     func readMore(growthLimit: Int) throws(RecordError) -> Int {
+        if let deferredError { throw deferredError }
         if atEOF { return 0 }
         if start > 0 && capacity - end < capacity / 2 { compact() }
         if end == capacity { grow(to: max(capacity + 1, min(capacity * 2, growthLimit))) }

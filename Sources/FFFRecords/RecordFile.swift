@@ -86,6 +86,7 @@ public enum RecordFile {
         let source: any ByteSource = complete ? MemorySource(bytes) : try FileDescriptorSource(path: path)
         var whole = options
         whole.wholeArrayIsOneRecord = true
+        whole.inflatesOnThread = false  // one record: no thread worth starting
         let reader = try RecordReader(source: source, format: format, expectedWidth: expectedWidth, options: whole)
         try reader.prepare()
         if let declared = reader.declaredRecordCount, declared != 1 {

@@ -146,7 +146,11 @@ public final class RecordReader {
         let head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: buffer.available)
         guard GzipSource.recognises(head) == true else { return }
         let gzip = try GzipSource(wrapping: buffer.source, prefix: head)
-        buffer.replaceSource(with: gzip)
+        if options.inflatesOnThread, let file = buffer.source as? FileDescriptorSource, file.isRegularFile {
+            buffer.replaceSource(with: InflateThread(source: gzip))
+        } else {
+            buffer.replaceSource(with: gzip)
+        }
         isCompressed = true
     }
 
@@ -433,5 +437,208 @@ public final class RecordReader {
                           number: Int) -> RecordError {
         TextLineParser.error(for: failure, in: line, offset: offset, place: place(number, line: lineNumber),
                              recordNumber: number, hint: binaryHint)
+    }
+}
+
+// MARK: Runs: many records at once, decoded by several threads
+
+extension RecordReader {
+    /// Whole records at the front of the reader's buffer, handed out at once so that several
+    /// threads can decode them (``RunDecoder``) while the reader waits: for binary formats
+    /// `count` records of `recordBytes` bytes each; for text, whole lines (the last ends with
+    /// `\n`). Valid until the next call on the reader.
+    public struct Run {
+        /// The bytes of the run.
+        public let bytes: UnsafeRawBufferPointer
+        /// Records in the run (binary); 0 for text, whose lines are counted as they are parsed.
+        public let count: Int
+        /// Bytes per record (binary); 0 for text.
+        public let recordBytes: Int
+        /// Whether the run holds lines of text.
+        public var isText: Bool { recordBytes == 0 }
+    }
+
+    /// What decodes the records of a ``Run``: a value that any number of threads may use at
+    /// once, each on its own part of the run and its own output.
+    public struct RunDecoder: Sendable {
+        let width: Int
+        let element: ElementType
+        let recordBytes: Int
+        let separator: TextLineParser.Separator?
+        let allowNonFinite: Bool
+        let maxLineBytes: Int
+
+        /// Binary: decodes records `records` of `run` into `out` (record-major, `width` Floats
+        /// each) and returns how many were decoded before the first record that the reader
+        /// would refuse (a NaN or infinity without `allowNonFinite`), or all of them.
+        public func decode(_ run: Run, records: Range<Int>, into out: UnsafeMutablePointer<Float>) -> Int {
+            guard let base = run.bytes.baseAddress else { return 0 }
+            var done = 0
+            for r in records {
+                let record = out + done * width
+                element.decode(base + r * recordBytes, count: width, into: record)
+                if element.kind == .float && !allowNonFinite {
+                    for i in 0..<width where !record[i].isFinite { return done }
+                }
+                done += 1
+            }
+            return done
+        }
+
+        /// Text: parses the lines of `bytes` (whole lines of a run, the last ending with `\n`)
+        /// into at most `capacity` records at `out`, and stops at the first line that is not a
+        /// plain record of `width` numbers (a blank or comment line, a bad or overlong line:
+        /// the reader's `next` reports it). Returns the records parsed and the bytes of their
+        /// lines, line ends included. O(bytes).
+        public func parseLines(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>,
+                               capacity: Int) -> (records: Int, bytes: Int) {
+            guard let separator, let start = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return (0, 0) }
+            let end = start + bytes.count
+            var p = start
+            var records = 0
+            while records < capacity && p < end {
+                guard let found = memchr(p, 0x0A, end - p) else { break }
+                let lineEnd = UnsafePointer(found.assumingMemoryBound(to: UInt8.self))
+                let length = lineEnd - p
+                if length > maxLineBytes { break }
+                let outcome = TextLineParser.parse(UnsafeBufferPointer(start: p, count: length), separator: separator,
+                                                   into: out + records * width, capacity: width,
+                                                   allowNonFinite: allowNonFinite)
+                guard outcome == .values(width) else { break }
+                records += 1
+                p = lineEnd + 1
+            }
+            return (records, p - start)
+        }
+
+        /// Splits a text run's bytes into `parts` consecutive pieces of about equal size, each
+        /// ending at a line end (some may be empty). O(parts + longest line).
+        public func split(_ bytes: UnsafeRawBufferPointer, parts: Int) -> [Range<Int>] {
+            var ranges: [Range<Int>] = []
+            ranges.reserveCapacity(parts)
+            guard let base = bytes.baseAddress else { return Array(repeating: 0..<0, count: parts) }
+            var from = 0
+            for k in 1...parts {
+                var to = k == parts ? bytes.count : max(from, bytes.count * k / parts)
+                if to < bytes.count && to > from {
+                    // Move to just after the next line end at or after `to - 1`.
+                    if let found = memchr(base + (to - 1), 0x0A, bytes.count - (to - 1)) {
+                        to = UnsafeRawPointer(found) - base + 1
+                    } else {
+                        to = bytes.count
+                    }
+                }
+                ranges.append(from..<to)
+                from = to
+            }
+            return ranges
+        }
+    }
+
+    /// The decoder of this reader's runs (after `prepare`).
+    public var runDecoder: RunDecoder {
+        RunDecoder(width: expectedWidth, element: element, recordBytes: recordBytes, separator: separator,
+                   allowNonFinite: options.allowNonFinite, maxLineBytes: maxLineBytes)
+    }
+
+    /// The next records as a ``Run`` to be decoded in parallel and then passed to
+    /// ``commit(records:bytes:)``, or nil when they must come through `next(into:)` (before
+    /// the first record of text, after a blank line, at the end of the input or of the records
+    /// an IDX/NPY header declares, when no whole record is at hand, after an error).
+    ///
+    /// Reads until about `targetBytes` (binary: `maxRecords` records) are at hand, the input
+    /// ends, or `mayRead` (asked only while at least one whole record is at hand) says that a
+    /// read could wait: a producer waiting for the answers to the records it sent is served.
+    /// A read error after whole records is kept for the next read, so that those records are
+    /// delivered first and the error names the same record as `next` would.
+    public func nextRun(maxRecords: Int, targetBytes: Int, mayRead: () -> Bool) throws(RecordError) -> Run? {
+        if failure != nil || !prepared || maxRecords < 1 { return nil }
+        guard let format else { return nil }
+        do {
+            if format.isText {
+                return try nextTextRun(targetBytes: max(1, targetBytes), mayRead: mayRead)
+            }
+            return try nextBinaryRun(maxRecords: maxRecords, mayRead: mayRead)
+        } catch {
+            var error = error
+            if error.recordNumber == nil && (error.kind == .io || error.kind == .corruptCompression) {
+                let number = recordsRead + 1
+                error = RecordError(error.kind, "\(error.message) (reading record \(number))", recordNumber: number,
+                                    column: error.column, byteOffset: error.byteOffset)
+            }
+            failure = error
+            throw error
+        }
+    }
+
+    /// Marks the first `records` records of the last run, `bytes` bytes (for text, whole lines
+    /// each holding one record), as read.
+    public func commit(records: Int, bytes: Int) {
+        precondition(records >= 0 && bytes >= 0 && bytes <= buffer.available, "commit beyond the run")
+        buffer.consume(bytes)
+        recordsRead += records
+        if format?.isText == true { lineNumber += records }
+    }
+
+    private func nextBinaryRun(maxRecords: Int, mayRead: () -> Bool) throws(RecordError) -> Run? {
+        var wanted = maxRecords
+        if let declared = declaredRecordCount { wanted = min(wanted, declared - recordsRead) }
+        if wanted <= 0 { return nil }
+        let (target, overflow) = wanted.multipliedReportingOverflow(by: recordBytes)
+        let bytes = overflow ? Int.max : target
+        while buffer.available < bytes {
+            if buffer.available >= recordBytes && !mayRead() { break }
+            let read: Int
+            do {
+                read = try buffer.readMore(growthLimit: max(bytes, recordBytes))
+            } catch {
+                if buffer.available >= recordBytes {
+                    buffer.deferredError = error
+                    break
+                }
+                throw error
+            }
+            if read == 0 { break }
+        }
+        let count = min(wanted, buffer.available / recordBytes)
+        if count == 0 { return nil }
+        return Run(bytes: UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: count * recordBytes),
+                   count: count, recordBytes: recordBytes)
+    }
+
+    private func nextTextRun(targetBytes: Int, mayRead: () -> Bool) throws(RecordError) -> Run? {
+        guard headerDecided, separator != nil, pendingBlankLine == nil, lineNumber > 0 else { return nil }
+        var scanned = 0  // bytes after `start` known to hold no newline
+        var haveLine = false
+        while buffer.available < targetBytes {
+            if !haveLine, buffer.available > scanned {
+                haveLine = memchr(buffer.storage + buffer.start + scanned, 0x0A, buffer.available - scanned) != nil
+                scanned = buffer.available
+            }
+            if haveLine && !mayRead() { break }
+            if !haveLine && buffer.available > maxLineBytes { return nil }  // `next` reports it
+            let read: Int
+            do {
+                read = try buffer.readMore(growthLimit: max(targetBytes, maxLineBytes + 2))
+            } catch {
+                if haveLine {
+                    buffer.deferredError = error
+                    break
+                }
+                throw error
+            }
+            if read == 0 { break }
+        }
+        // Whole lines up to about `targetBytes`: the last line end within them, else the first.
+        let start = buffer.storage + buffer.start
+        let available = buffer.available
+        var length = min(available, targetBytes)
+        while length > 0 && start[length - 1] != 0x0A { length -= 1 }
+        if length == 0 {
+            let from = min(available, targetBytes)
+            guard from < available, let found = memchr(start + from, 0x0A, available - from) else { return nil }
+            length = found.assumingMemoryBound(to: UInt8.self) - start + 1
+        }
+        return Run(bytes: UnsafeRawBufferPointer(start: start, count: length), count: 0, recordBytes: 0)
     }
 }

@@ -30,6 +30,9 @@ public struct RecordReaderOptions: Sendable, Equatable {
     /// Decompress input that starts like a gzip member (`1f 8b 08`, then a flags byte with
     /// bits 5-7 clear). Turn off only for raw binary records that may begin with those bytes.
     public var detectGzip: Bool
+    /// Inflate gzip input from a regular file on a thread of its own (``InflateThread``), ahead
+    /// of the records being read: the same bytes and errors, in parallel with the rest.
+    public var inflatesOnThread: Bool
     /// An IDX or NPY array whose values number exactly the record width is one record,
     /// whatever its shape (a 28x28 image for 784 inputs): how `RecordFile` reads a file that
     /// holds one record. Off for streams, where the first axis counts records.
@@ -37,7 +40,9 @@ public struct RecordReaderOptions: Sendable, Equatable {
 
     /// Options with the given values; every parameter has the `fffrun` default.
     public init(allowNonFinite: Bool = false, header: HeaderPolicy = .auto,
-                maxLineBytes: Int? = nil, bufferSize: Int = 1 << 20, detectGzip: Bool = true) {
+                maxLineBytes: Int? = nil, bufferSize: Int = 1 << 20, detectGzip: Bool = true,
+                inflatesOnThread: Bool = false) {
+        self.inflatesOnThread = inflatesOnThread
         self.allowNonFinite = allowNonFinite
         self.header = header
         self.maxLineBytes = maxLineBytes

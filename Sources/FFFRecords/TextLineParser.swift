@@ -49,6 +49,11 @@ enum TextLineParser {
                 while p < end && isWhitespaceSeparator(p.pointee) { p += 1 }
                 if p == end { return .values(column) }
                 column += 1
+                if let (value, next) = DecimalParser.parseSimple(p, end, ends: isWhitespaceSeparator) {
+                    if column <= capacity { out[column - 1] = value }
+                    p = next
+                    continue
+                }
                 let tokenStart = p
                 if let (value, next) = DecimalParser.parse(p, end), next == end || isWhitespaceSeparator(next.pointee) {
                     if !allowNonFinite && !value.isFinite {
@@ -69,6 +74,14 @@ enum TextLineParser {
                 b == 0x20 || b == 0x0D || (tabIsBlank && b == 0x09)
             }
             while true {
+                // The common field first: a plain number right before the separator.
+                if let (value, next) = DecimalParser.parseSimple(p, end, ends: { $0 == sep }) {
+                    column += 1
+                    if column <= capacity { out[column - 1] = value }
+                    if next == end { return .values(column) }
+                    p = next + 1
+                    continue
+                }
                 while p < end && isBlank(p.pointee) { p += 1 }
                 column += 1
                 let tokenStart = p

@@ -103,6 +103,33 @@ final class BatchEngine {
         return Fill(count: count, ended: false, error: nil)
     }
 
+    // MARK: Shares run by the caller
+
+    /// Runs `body(share)` for shares `0 ..< shares` at once, share 0 on the calling thread, and
+    /// returns when all are done. Each share must touch only its own records, outputs and
+    /// buffers. Precondition: `1 <= shares <= threadCount`.
+    func runShares(_ shares: Int, _ body: (Int) -> Void) {
+        if let pool, shares > 1 { pool.run(shares, body) } else { body(0) }
+    }
+
+    /// The records of the block that share `share` of `threadCount` owns when the number of
+    /// records it reads is not known beforehand (text): consecutive, about equal regions.
+    func region(_ share: Int) -> Range<Int> {
+        (share * blockCapacity / threadCount) ..< ((share + 1) * blockCapacity / threadCount)
+    }
+
+    /// Evaluates records `records` of the block on the calling thread with share `share`'s
+    /// workspace (from within ``runShares(_:_:)``).
+    func evaluate(share: Int, _ records: Range<Int>) {
+        if records.isEmpty { return }
+        let width = model.inputWidth, outputWidth = model.outputWidth
+        model.predictBatch(
+            UnsafeBufferPointer(rebasing: inputs[records.lowerBound * width ..< records.upperBound * width]),
+            into: UnsafeMutableBufferPointer(rebasing: outputs[records.lowerBound * outputWidth ..< records.upperBound * outputWidth]),
+            leaves: UnsafeMutableBufferPointer(rebasing: leaves[records]),
+            workspace: workspaces[share], input: inputForm)
+    }
+
     /// Evaluates records `0 ..< count` of the block: ``evaluate(_:then:)`` of `0 ..< count`.
     func evaluate(count: Int, then: (Int, Range<Int>) -> Void) {
         evaluate(0 ..< count, then: then)

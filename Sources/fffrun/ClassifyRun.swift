@@ -58,7 +58,7 @@ final class ClassifyRun: InputIdleHandler {
         return paths.count
     }
 
-    var hasPendingWork: Bool { filled > emitted }
+    var hasPendingWork: Bool { filled > emitted || writer.hasBufferedBytes }
 
     /// The input has nothing to read right now: answer the records of the block read so far
     /// and flush. A failed write abandons the read, so a run whose output is gone ends at once.
@@ -90,7 +90,14 @@ final class ClassifyRun: InputIdleHandler {
             stream = nil
         }
         let capacity = engine.blockCapacity, lineBuffered = self.lineBuffered
+        // The first block is read record by record (the notes look at it whole); later ones go
+        // through parallel rounds until something needs the record-by-record reader again.
+        var firstBlock = true
         while true {
+            if !firstBlock, let rounds {
+                try classifyRounds(reader, rounds: rounds, input: input, name: name)
+            }
+            firstBlock = false
             blockStart = reader.recordsRead
             emitted = 0
             var count = 0
@@ -119,8 +126,65 @@ final class ClassifyRun: InputIdleHandler {
                 throw CommandFailure.reading(readError, from: name)
             }
             if ended { break }
+            if rounds != nil, reader.recordsRead > 0, let average = averageLineBytes(reader) {
+                rounds!.estimateLines(averageBytes: average)
+            }
         }
         try flush()
+    }
+
+    /// Parallel rounds (``RunRounds``), when the engine has threads enough for them: blocks of
+    /// at least 16 records per thread, and not `--line-buffered`.
+    private lazy var rounds: RunRounds? =
+        !lineBuffered && engine.blockCapacity >= engine.threadCount * BatchEngine.minimumShare ? RunRounds(engine: engine) : nil
+
+    private func averageLineBytes(_ reader: RecordReader) -> Double? {
+        guard reader.format?.isText == true, reader.recordsRead > 0 else { return nil }
+        return Double(reader.bytesConsumed) / Double(reader.recordsRead)
+    }
+
+    /// Classifies records of `reader` in parallel rounds until the reader hands out no run (the
+    /// end of the input, or records that `next` must read: the caller goes on with it). Each
+    /// round's answers are written in order; a failed read or write ends the run as in
+    /// ``classifyStream(_:input:name:)``.
+    private func classifyRounds(_ reader: RecordReader, rounds: RunRounds, input: FileDescriptorSource?,
+                                name: String) throws(CommandFailure) {
+        let formatters = self.formatters, buffers = self.buffers, engine = self.engine
+        let mayRead: () -> Bool = { input?.canReadWithoutWaiting ?? true }
+        while true {
+            blockStart = reader.recordsRead
+            emitted = 0
+            let run: RecordReader.Run?
+            do {
+                run = try rounds.nextRun(reader, mayRead: mayRead)
+            } catch {
+                if let idleFailure { throw idleFailure }
+                try flush()
+                throw CommandFailure.reading(error, from: name)
+            }
+            if let idleFailure { throw idleFailure }
+            guard let run else { return }
+            let outcome = try rounds.process(run, of: reader, work: { share, range in
+                let formatter = formatters[share], buffer = buffers[share]
+                for r in range {
+                    formatter.append(outputs: engine.output(r), leaf: Int(engine.leaves[r]), path: nil, to: buffer)
+                }
+            }, emit: { (share: Int, range: Range<Int>) throws(CommandFailure) in
+                let buffer = buffers[share]
+                do throws(OutputError) {
+                    if buffer.count > 0 { try writer.write(buffer.bytes) }
+                } catch {
+                    buffer.removeAll()
+                    throw CommandFailure.writing(error)
+                }
+                buffer.removeAll()
+                usage?.add(UnsafeBufferPointer(rebasing: engine.leaves[range]))
+            }, discard: { share in buffers[share].removeAll() })
+            records += outcome.records
+            blockStart = reader.recordsRead
+            progress.update(records: records)
+            if outcome.needsReader { return }
+        }
     }
 
     /// `--files`: standard input lists paths, one per line (blank lines are skipped, a `\r`

@@ -124,31 +124,8 @@ struct EvalCommand: ParsableCommand {
         }
         let start = ContinuousClock.now
         var report = EvalReport(classes: compiled.outputWidth, leaves: compiled.leafCount, labels: compiled.labels)
-        var classes = [Int](repeating: 0, count: engine.blockCapacity)
-        let outputWidth = compiled.outputWidth
-        while true {
-            let fill = engine.fill(from: reader)
-            for r in 0..<fill.count {
-                classes[r] = try truth.label(forRecordOf: inputName)
-            }
-            if !quiet && report.total == 0 {
-                var notes = reader.notices.map { "\(inputName): \($0)" }
-                if input.inputForm == .raw, fill.count > 0,
-                   let note = InputDomainCheck.note(model: compiled, records: UnsafePointer(engine.slot(0).baseAddress!), count: fill.count) {
-                    notes.append(note)
-                }
-                for note in notes { printError("fffrun eval: note: \(note)") }
-            }
-            engine.evaluate(count: fill.count) { _, _ in }
-            for r in 0..<fill.count {
-                let predicted = Classification(scores: UnsafeBufferPointer(start: engine.output(r), count: outputWidth), leaf: 0).index
-                report.add(truth: classes[r], predicted: predicted)
-            }
-            report.addLeaves(UnsafeBufferPointer(rebasing: engine.leaves[0..<fill.count]))
-            progress.update(records: report.leafUsage.total)
-            if let error = fill.error { throw CommandFailure.reading(error, from: inputName) }
-            if fill.ended { break }
-        }
+        try EvalRun(engine: engine, model: compiled, inputName: inputName, showsNotes: !quiet, progress: progress)
+            .run(reader, truth: truth, into: &report)
         try truth.expectEnd(after: report.total, of: inputName)
         progress.clear()
         if verbose {

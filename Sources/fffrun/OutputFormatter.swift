@@ -50,6 +50,9 @@ final class OutputFormatter {
     /// `O`.
     let outputWidth: Int
     private let textLabels: [[UInt8]]?
+    /// The escaped labels end to end, label `o` at `labelOffsets[o] ..< labelOffsets[o + 1]`.
+    private let labelBytes: UnsafeRawBufferPointer?
+    private let labelOffsets: [Int]
     private let labels: [String]?
     private let ranked: UnsafeMutablePointer<Int>
     private let rankedCount: Int
@@ -66,6 +69,19 @@ final class OutputFormatter {
         self.outputWidth = outputWidth
         self.labels = labels
         textLabels = labels?.map(Self.escapedForText)
+        if let textLabels {
+            // One block of every label's bytes: appending one takes no array retain.
+            let flat = textLabels.flatMap { $0 }
+            let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, flat.count), alignment: 1)
+            bytes.copyBytes(from: flat)
+            labelBytes = UnsafeRawBufferPointer(bytes)
+            var offsets = [0]
+            for label in textLabels { offsets.append(offsets.last! + label.count) }
+            labelOffsets = offsets
+        } else {
+            labelBytes = nil
+            labelOffsets = []
+        }
         rankedCount = topK ?? 1
         ranked = .allocate(capacity: rankedCount)
         ranked.initialize(repeating: 0, count: rankedCount)
@@ -74,6 +90,7 @@ final class OutputFormatter {
     }
 
     deinit {
+        labelBytes?.deallocate()
         ranked.deallocate()
         probabilities.deallocate()
     }
@@ -125,7 +142,11 @@ final class OutputFormatter {
 
     /// The label (text mode) or index of class `o`.
     private func appendClass(_ o: Int, to out: ByteBuffer) {
-        if mode == .label, let textLabels { out.append(textLabels[o]) } else { out.appendDecimal(o) }
+        if mode == .label, let labelBytes {
+            out.append(UnsafeRawBufferPointer(rebasing: labelBytes[labelOffsets[o] ..< labelOffsets[o + 1]]))
+        } else {
+            out.appendDecimal(o)
+        }
     }
 
     /// Output `o` as printed: the raw score, or its probability after ``softmax(_:)``.
@@ -170,6 +191,13 @@ final class OutputFormatter {
 
     /// Fills `ranked` with the best `rankedCount` classes, best first. O(O * K).
     private func rank(_ outputs: UnsafePointer<Float>) {
+        if rankedCount == 1 {
+            // The argmax alone: the same class as the ranking below, without its bookkeeping.
+            var best = 0
+            for o in 1..<max(1, outputWidth) where Self.beats(outputs[o], outputs[best]) { best = o }
+            ranked[0] = best
+            return
+        }
         var filled = 0
         for o in 0..<outputWidth {
             let value = outputs[o]

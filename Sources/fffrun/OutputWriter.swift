@@ -54,6 +54,9 @@ final class OutputWriter {
         }
     }
 
+    /// Whether bytes wait in the buffer for a ``flush()``.
+    var hasBufferedBytes: Bool { count > 0 }
+
     /// Writes out everything buffered.
     func flush() throws(OutputError) {
         if let failure { throw failure }

@@ -69,7 +69,7 @@ struct RecordInputOptions: ParsableArguments {
 
     /// The reader settings these options ask for.
     var readerOptions: RecordReaderOptions {
-        RecordReaderOptions(allowNonFinite: allowNonFinite, header: header.policy)
+        RecordReaderOptions(allowNonFinite: allowNonFinite, header: header.policy, inflatesOnThread: true)
     }
 
     /// Opens `path` (`-`: standard input) as a stream of `width`-value records read with these

@@ -1,0 +1,84 @@
+import FastFeedforward
+import FFFRecords
+
+/// The counting loop of `fffrun eval`: records of `reader` and labels of `truth` side by side,
+/// a block at a time, through the engine. The first block is read record by record (its notes
+/// look at it whole); then records go through parallel rounds (``RunRounds``), in which each
+/// thread also finds its records' predicted classes, while the labels are read in record order
+/// on the calling thread. Errors come in the order a record-by-record reading meets them: a
+/// label missing for a record read before a bad record is reported first.
+struct EvalRun {
+    let engine: BatchEngine
+    let model: InferenceModel
+    let inputName: String
+    let showsNotes: Bool
+    let progress: ProgressLine
+
+    /// Counts every record into `report`; throws the first failure met.
+    func run(_ reader: RecordReader, truth: LabelStream, into report: inout EvalReport) throws(CommandFailure) {
+        let engine = self.engine, outputWidth = model.outputWidth
+        var classes = [Int](repeating: 0, count: engine.blockCapacity)
+        let predicted = UnsafeMutableBufferPointer<Int32>.allocate(capacity: engine.blockCapacity)
+        predicted.initialize(repeating: 0)
+        defer { predicted.deallocate() }
+        let rounds = engine.blockCapacity >= engine.threadCount * BatchEngine.minimumShare ? RunRounds(engine: engine) : nil
+        var firstBlock = true
+        while true {
+            if !firstBlock, let rounds {
+                try runRounds(reader, rounds: rounds, truth: truth, predicted: predicted, into: &report)
+            }
+            firstBlock = false
+            let fill = engine.fill(from: reader)
+            for r in 0..<fill.count {
+                classes[r] = try truth.label(forRecordOf: inputName)
+            }
+            if showsNotes && report.total == 0 {
+                var notes = reader.notices.map { "\(inputName): \($0)" }
+                if engine.inputForm == .raw, fill.count > 0,
+                   let note = InputDomainCheck.note(model: model, records: UnsafePointer(engine.slot(0).baseAddress!), count: fill.count) {
+                    notes.append(note)
+                }
+                for note in notes { printError("fffrun eval: note: \(note)") }
+            }
+            engine.evaluate(count: fill.count) { _, _ in }
+            for r in 0..<fill.count {
+                let predicted = Classification(scores: UnsafeBufferPointer(start: engine.output(r), count: outputWidth), leaf: 0).index
+                report.add(truth: classes[r], predicted: predicted)
+            }
+            report.addLeaves(UnsafeBufferPointer(rebasing: engine.leaves[0..<fill.count]))
+            progress.update(records: report.leafUsage.total)
+            if let error = fill.error { throw CommandFailure.reading(error, from: inputName) }
+            if fill.ended { break }
+            if let rounds, reader.format?.isText == true, reader.recordsRead > 0 {
+                rounds.estimateLines(averageBytes: Double(reader.bytesConsumed) / Double(reader.recordsRead))
+            }
+        }
+    }
+
+    /// Rounds until the reader hands out no run; see ``RunRounds``.
+    private func runRounds(_ reader: RecordReader, rounds: RunRounds, truth: LabelStream,
+                           predicted: UnsafeMutableBufferPointer<Int32>, into report: inout EvalReport) throws(CommandFailure) {
+        let engine = self.engine, outputWidth = model.outputWidth, inputName = self.inputName
+        while true {
+            let run: RecordReader.Run?
+            do {
+                run = try rounds.nextRun(reader, mayRead: { true })
+            } catch {
+                throw CommandFailure.reading(error, from: inputName)
+            }
+            guard let run else { return }
+            let outcome = try rounds.process(run, of: reader, work: { _, range in
+                for r in range {
+                    predicted[r] = Int32(Classification(scores: UnsafeBufferPointer(start: engine.output(r), count: outputWidth), leaf: 0).index)
+                }
+            }, emit: { (_: Int, range: Range<Int>) throws(CommandFailure) in
+                for r in range {
+                    report.add(truth: try truth.label(forRecordOf: inputName), predicted: Int(predicted[r]))
+                }
+                report.addLeaves(UnsafeBufferPointer(rebasing: engine.leaves[range]))
+            }, discard: { _ in })
+            progress.update(records: report.leafUsage.total)
+            if outcome.needsReader { return }
+        }
+    }
+}

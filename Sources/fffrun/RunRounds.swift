@@ -1,0 +1,149 @@
+import FFFRecords
+
+/// Runs the records of a big stream in rounds that use every thread of a ``BatchEngine`` for
+/// the whole work, reading included: the reader hands out a ``RecordReader/Run`` (whole records
+/// or lines already in its buffer), each share of the engine decodes (binary) or parses (text)
+/// its part of the run straight into the engine's block, evaluates it and does the caller's work
+/// on it (formatting, counting) on its own thread; then, on the calling thread and in stream
+/// order, the caller emits each share's records and the reader is told how far the round went.
+///
+/// Where a share meets anything but a plain record (a bad value, a blank or comment line, an
+/// overlong line), it stops there: the shares before it and its records before that point count,
+/// the later shares are discarded, and the caller reads on with `RecordReader.next`, which finds
+/// the same place and reports it exactly as a record-by-record reading would (same message, same
+/// record, line and column). Output before it is the same too: every record before it is
+/// emitted, in order.
+///
+/// Text runs are split at line ends into one part per share; each share parses into its own
+/// region of the block, so the number of lines a run should hold is estimated from the lines
+/// read so far (a part with more lines than its region stops at the region's end and the round
+/// ends there: only that work is redone). Binary runs are split by record count.
+///
+/// Memory: a few integers per share, allocated once.
+final class RunRounds {
+    let engine: BatchEngine
+    /// Per share: the first record of its region, the records it decoded, and (text) the bytes
+    /// of its part and of the lines it used.
+    private let first: UnsafeMutableBufferPointer<Int>
+    private let decoded: UnsafeMutableBufferPointer<Int>
+    private let partBytes: UnsafeMutableBufferPointer<Int>
+    private let usedBytes: UnsafeMutableBufferPointer<Int>
+    /// The bytes a text run aims at: the lines that fill about 85% of every region.
+    private(set) var textTarget: Int
+
+    init(engine: BatchEngine) {
+        self.engine = engine
+        let shares = engine.threadCount
+        first = .allocate(capacity: shares)
+        decoded = .allocate(capacity: shares)
+        partBytes = .allocate(capacity: shares)
+        usedBytes = .allocate(capacity: shares)
+        for buffer in [first, decoded, partBytes, usedBytes] { buffer.initialize(repeating: 0) }
+        textTarget = 1 << 20
+    }
+
+    deinit {
+        first.deallocate()
+        decoded.deallocate()
+        partBytes.deallocate()
+        usedBytes.deallocate()
+    }
+
+    /// Sets the text target from an average line length in bytes.
+    func estimateLines(averageBytes: Double) {
+        guard averageBytes.isFinite, averageBytes > 0 else { return }
+        let lines = Double(engine.region(0).count) * 0.85 * Double(engine.threadCount)
+        textTarget = max(4096, min(64 << 20, Int(lines * averageBytes)))
+    }
+
+    /// The next run of `reader` for a round (see ``RecordReader/nextRun``).
+    func nextRun(_ reader: RecordReader, mayRead: () -> Bool) throws(RecordError) -> RecordReader.Run? {
+        try reader.nextRun(maxRecords: engine.blockCapacity, targetBytes: textTarget, mayRead: mayRead)
+    }
+
+    /// What a round found.
+    struct Outcome {
+        /// Records emitted and marked read.
+        var records: Int
+        /// A share stopped at something that is not a plain record: the caller reads on with
+        /// `RecordReader.next`.
+        var needsReader: Bool
+    }
+
+    /// Decodes, evaluates and hands out `run`: `work(share, records)` runs on the share's
+    /// thread after the share's records of the block are evaluated; `emit(share, records)` then
+    /// runs on the calling thread for every share that counts, in stream order, and
+    /// `discard(share)` for the shares after a stop. Marks what was emitted as read.
+    func process(_ run: RecordReader.Run, of reader: RecordReader,
+                 work: (Int, Range<Int>) -> Void,
+                 emit: (Int, Range<Int>) throws(CommandFailure) -> Void,
+                 discard: (Int) -> Void) throws(CommandFailure) -> Outcome {
+        let decoder = reader.runDecoder
+        let engine = self.engine
+        let first = self.first, decoded = self.decoded, partBytes = self.partBytes, usedBytes = self.usedBytes
+        let shares: Int
+        if run.isText {
+            shares = engine.threadCount
+            let parts = decoder.split(run.bytes, parts: shares)
+            for share in 0..<shares {
+                first[share] = engine.region(share).lowerBound
+                partBytes[share] = parts[share].count
+            }
+            engine.runShares(shares) { share in
+                let region = engine.region(share), part = parts[share]
+                let (records, bytes) = decoder.parseLines(UnsafeRawBufferPointer(rebasing: run.bytes[part]),
+                                                          into: engine.slot(region.lowerBound).baseAddress!,
+                                                          capacity: region.count)
+                decoded[share] = records
+                usedBytes[share] = bytes
+                let range = region.lowerBound ..< region.lowerBound + records
+                engine.evaluate(share: share, range)
+                work(share, range)
+            }
+        } else {
+            shares = min(engine.threadCount, max(1, run.count / BatchEngine.minimumShare))
+            for share in 0..<shares {
+                first[share] = share * run.count / shares
+                partBytes[share] = ((share + 1) * run.count / shares - first[share]) * run.recordBytes
+            }
+            engine.runShares(shares) { share in
+                let from = first[share], to = (share + 1) * run.count / shares
+                let records = decoder.decode(run, records: from ..< to, into: engine.slot(from).baseAddress!)
+                decoded[share] = records
+                usedBytes[share] = records * run.recordBytes
+                let range = from ..< from + records
+                engine.evaluate(share: share, range)
+                work(share, range)
+            }
+        }
+        var outcome = Outcome(records: 0, needsReader: false)
+        var bytes = 0
+        var stopped = false
+        for share in 0..<shares {
+            if stopped {
+                discard(share)
+                continue
+            }
+            let records = decoded[share]
+            do {
+                try emit(share, first[share] ..< first[share] + records)
+            } catch {
+                reader.commit(records: outcome.records, bytes: bytes)
+                throw error
+            }
+            outcome.records += records
+            bytes += usedBytes[share]
+            if usedBytes[share] < partBytes[share] {
+                stopped = true
+                // A text region filled up: only the round ends. Anything else: the reader's turn.
+                let full = run.isText && records == engine.region(share).count
+                outcome.needsReader = !full
+            }
+        }
+        reader.commit(records: outcome.records, bytes: bytes)
+        if run.isText && outcome.records > 0 {
+            estimateLines(averageBytes: Double(bytes) / Double(outcome.records))
+        }
+        return outcome
+    }
+}
