@@ -1,0 +1,165 @@
+import Testing
+@testable import FFFRecords
+
+/// `RecordReader.nextRun`, `RunDecoder` and `commit`: the records of runs, read in any mix with
+/// `next`, are those `next` alone gives, and whatever stops a run is left for `next` to report
+/// as it always does. Also `InflateThread` against `GzipSource`.
+@Suite struct RecordRunTests {
+    /// Reads `bytes` taking runs whenever the reader offers one (parts of `parts`, each part
+    /// parsed into at most `capacity` records), and `next` otherwise.
+    private func drainRuns(_ bytes: [UInt8], _ format: RecordFormat, width: Int, chunking: MemorySource.Chunking,
+                           parts: Int = 3, capacity: Int = 5, target: Int = 64,
+                           options: RecordReaderOptions = RecordReaderOptions()) throws -> Drained {
+        let reader = try RecordReader(source: MemorySource(bytes, chunking: chunking), format: format,
+                                      expectedWidth: width, options: options)
+        var result = Drained()
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: width * capacity * parts)
+        defer { out.deallocate() }
+        do {
+            while true {
+                if let run = try reader.nextRun(maxRecords: capacity * parts, targetBytes: target, mayRead: { true }) {
+                    let decoder = reader.runDecoder
+                    var records = 0, used = 0
+                    if run.isText {
+                        for part in decoder.split(run.bytes, parts: parts) {
+                            let (n, b) = decoder.parseLines(UnsafeRawBufferPointer(rebasing: run.bytes[part]),
+                                                            into: out + records * width, capacity: capacity)
+                            records += n
+                            used += b
+                            if b < part.count { break }
+                        }
+                    } else {
+                        records = decoder.decode(run, records: 0..<run.count, into: out)
+                        used = records * run.recordBytes
+                    }
+                    for r in 0..<records { result.records.append(Array(UnsafeBufferPointer(start: out + r * width, count: width))) }
+                    reader.commit(records: records, bytes: used)
+                    #expect(reader.recordsRead == result.records.count)
+                    if records > 0 { continue }
+                }
+                guard let record = try reader.next() else { break }
+                result.records.append(record)
+            }
+        } catch {
+            result.error = error
+            #expect(reader.recordsRead == result.records.count)
+        }
+        return result
+    }
+
+    private func expectSame(_ bytes: [UInt8], _ format: RecordFormat, width: Int,
+                            options: RecordReaderOptions = RecordReaderOptions(),
+                            sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for chunking in allChunkings {
+            let plain = try drain(bytes, format, width: width, chunking: chunking, options: options)
+            for (parts, capacity, target) in [(1, 1, 1), (2, 3, 40), (3, 5, 64), (4, 100, 1 << 20)] {
+                let runs = try drainRuns(bytes, format, width: width, chunking: chunking, parts: parts,
+                                         capacity: capacity, target: target, options: options)
+                #expect(bits(runs.records) == bits(plain.records), "\(chunking) \(parts)", sourceLocation: sourceLocation)
+                #expect(runs.error == plain.error, "\(chunking) \(parts)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    @Test func textRunsGiveTheRecordsAndErrorsOfNext() throws {
+        let lines = (0..<60).map { "\($0),\(Float($0) / 3),-\($0)e-2" }
+        try expectSame(utf8(lines.joined(separator: "\n") + "\n"), .csv, width: 3)
+        try expectSame(utf8("a,b,c\r\n" + lines.joined(separator: "\r\n")), .auto, width: 3)  // no final line end
+        var withComments = lines
+        withComments.insert("# comment", at: 17)
+        withComments.insert("   ", at: 40)  // a blank line before records: an error
+        try expectSame(utf8(withComments.joined(separator: "\n") + "\n"), .csv, width: 3)
+        var bad = lines
+        bad[33] = "1,2,nan"
+        try expectSame(utf8(bad.joined(separator: "\n") + "\n"), .csv, width: 3)
+        bad[33] = "1,2"
+        try expectSame(utf8(bad.joined(separator: "\n") + "\n"), .csv, width: 3)
+        bad[33] = "1,2," + String(repeating: "9", count: 300)  // longer than the line cap
+        try expectSame(utf8(bad.joined(separator: "\n") + "\n"), .csv, width: 3,
+                       options: RecordReaderOptions(maxLineBytes: 200))
+        try expectSame(utf8(lines.joined(separator: "\n") + "\n\n\n"), .csv, width: 3)  // trailing blanks
+        try expectSame(utf8(lines.map { $0.replacingOccurrences(",", "\t") }.joined(separator: "\n") + "\n"), .tsv, width: 3)
+        try expectSame(utf8(lines.map { $0.replacingOccurrences(",", "  ") }.joined(separator: "\n") + "\n"), .text, width: 3)
+    }
+
+    @Test func binaryRunsGiveTheRecordsAndErrorsOfNext() throws {
+        let values = (0..<300).map { Float($0 % 256) }
+        try expectSame(values.map { UInt8($0) }, .u8, width: 6)
+        try expectSame(values.map { UInt8($0) } + [1, 2], .u8, width: 6)  // truncated last record
+        try expectSame(Encode.idx(type: 0x08, dims: [50, 6], values: values), .auto, width: 6)
+        try expectSame(Encode.idx(type: 0x08, dims: [40, 6], values: values), .auto, width: 6)  // data after
+        var floats = values
+        floats[200] = .infinity
+        let f32 = floats.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+        try expectSame(f32, .f32, width: 6)
+        try expectSame(f32, .f32, width: 6, options: RecordReaderOptions(allowNonFinite: true))
+    }
+
+    @Test func splitEndsEveryPartAtALineEnd() {
+        let text = utf8((0..<40).map { String(repeating: "7", count: $0 % 9) + "\n" }.joined())
+        let decoder = RecordReader.RunDecoder(width: 1, element: .u8, recordBytes: 0, separator: .comma,
+                                              allowNonFinite: false, maxLineBytes: 100)
+        text.withUnsafeBytes { bytes in
+            for parts in 1...7 {
+                let ranges = decoder.split(bytes, parts: parts)
+                #expect(ranges.count == parts)
+                #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == bytes.count)
+                for (a, b) in zip(ranges, ranges.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
+                for r in ranges where !r.isEmpty { #expect(bytes[r.upperBound - 1] == 0x0A) }
+            }
+        }
+    }
+
+    /// A read error after whole records: the run hands them out first, and the error then
+    /// names the record `next` would name.
+    @Test func readErrorAfterWholeRecordsComesWhereNextMeetsIt() throws {
+        let text = utf8((0..<30).map { "\($0),\($0)\n" }.joined())
+        for cut in [1, 50, 77, 100, 140] {
+            let gz = Array(gzip(text).prefix(max(20, gzip(text).count * cut / 150)))
+            let plain = try drain(gz, .csv, width: 2, chunking: .fixed(7))
+            let runs = try drainRuns(gz, .csv, width: 2, chunking: .fixed(7), parts: 2, capacity: 4, target: 30)
+            #expect(runs.records == plain.records)
+            #expect(runs.error == plain.error)
+            #expect(plain.error != nil)
+        }
+    }
+
+    @Test(arguments: [1, 3, 4096, 70_000]) func inflateThreadGivesTheBytesAndErrorsOfGzipSource(readSize: Int) throws {
+        var state: UInt64 = 7
+        let data: [UInt8] = (0..<300_000).map { i in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return i % 7 == 0 ? UInt8(state >> 59) : UInt8(ascii: "0") + UInt8(i % 10)
+        }
+        let compressed = gzip(data)
+        for input in [compressed, Array(compressed.prefix(compressed.count / 2)), Array(compressed.prefix(9))] {
+            func drainSource(_ source: any ByteSource) -> ([UInt8], RecordError?) {
+                var out: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: readSize)
+                while true {
+                    do throws(RecordError) {
+                        let n = try chunk.withUnsafeMutableBytes { b in Result { () throws(RecordError) in try source.read(into: b) } }.get()
+                        if n == 0 { return (out, nil) }
+                        out += chunk[0..<n]
+                    } catch {
+                        return (out, error)
+                    }
+                }
+            }
+            let direct = drainSource(try GzipSource(wrapping: MemorySource(input, chunking: .fixed(5000))))
+            let threaded = drainSource(InflateThread(source: try GzipSource(wrapping: MemorySource(input, chunking: .fixed(5000))),
+                                                     chunks: 3, chunkBytes: 4096))
+            #expect(threaded.0 == direct.0)
+            #expect(threaded.1 == direct.1)
+        }
+        // Released before the end: the thread stops.
+        _ = InflateThread(source: try GzipSource(wrapping: MemorySource(compressed)), chunks: 2, chunkBytes: 4096)
+    }
+}
+
+private extension String {
+    func replacingOccurrences(_ target: Character, _ replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}
