@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from .format import (
-    ENTRY_SIZE, HEADER_SIZE, SECTION_CRITICAL, SIGN_ALGORITHM_ED25519, FormatError, Model,
+    ENTRY_SIZE, HEADER_SIZE, MAX_SECTIONS, SECTION_CRITICAL, SIGN_ALGORITHM_ED25519, FormatError, Model,
     RawSection, Signature, SignatureBlock, _atomic_write, _parse_entry, assemble, model_sections,
     read_model_payloads,
 )
@@ -354,6 +354,9 @@ def _replace_sign(data: bytes, sign_payload: bytes) -> bytes:
                                    stored_override=stored, decoded_length_override=e.decoded,
                                    reserved=e.reserved))
     if not any(s is new for s in sections):
+        if len(sections) >= MAX_SECTIONS:
+            raise FormatError("limit-exceeded", f"the file has {len(sections)} sections; a SIGN "
+                              f"section would exceed the limit of {MAX_SECTIONS}", "header", 12)
         sections.append(new)
     return assemble(sections, major=major, minor=max(minor, 2), header_flags=header_flags,
                     trailer_reserved=trailer_reserved)

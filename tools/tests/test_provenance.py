@@ -612,3 +612,22 @@ def test_fff_convert_help_explains_card_and_signing() -> None:
                   "fffrun verify OUT.fff --key PUB.pem", "PKCS#8", "tools/examples/card.toml",
                   "identity"):
         assert words in text, words
+
+
+def test_a_file_of_1024_sections_cannot_gain_a_sign_section(test_key) -> None:
+    model = make_model(1, 3, 2, 0, 4, "identity")
+    secs = model_sections(model, codec="none", shuffle=False)
+    secs += [RawSection(f"x{i:03x}".encode(), b"", critical=False, codec=0, filter=0, unit=0)
+             for i in range(1024 - len(secs))]
+    data = assemble(secs)
+    assert validate_bytes(data) is None
+    with pytest.raises(FormatError) as err:
+        pv.sign(data, test_key)
+    assert err.value.code == "limit-exceeded"
+    # with a SIGN section among the 1024, signing again replaces it
+    secs[-1] = RawSection(b"SIGN", b"", critical=False, codec=0, filter=0, unit=0)
+    model.signatures = None
+    block = pv.sign_model(model, test_key).signatures
+    secs[-1] = replace(secs[-1], payload=block.encode())
+    full = assemble(secs)
+    assert pv.sign(full, test_key) == full

@@ -183,3 +183,18 @@ def test_fff_convert_signed_output_verifies_with_fffrun(fffrun: str, tmp_path: P
     assert json.loads(check.stdout)["identity"] == pv.identity(out).hex()
     info = run(fffrun, "info", out)
     assert info.returncode == 0 and "Apache-2.0 OR MIT" in info.stdout
+
+
+def test_a_file_of_1024_sections_is_not_signed_by_either(fffrun: str, tmp_path: Path, test_key) -> None:
+    from pyfff.format import FormatError, RawSection, assemble, model_sections
+    secs = model_sections(make_model(1, 3, 2, 0, 4, "identity"), codec="none", shuffle=False)
+    secs += [RawSection(f"x{i:03x}".encode(), b"", critical=False, codec=0, filter=0, unit=0)
+             for i in range(1024 - len(secs))]
+    model = tmp_path / "full.fff"
+    model.write_bytes(assemble(secs))
+    out = tmp_path / "o.fff"
+    proc = run(fffrun, "sign", model, "--key", KEYS / "test-key.pem", "-o", out)
+    assert proc.returncode == EX_DATAERR and "limit-exceeded" in proc.stderr, proc.stderr
+    assert not out.exists()
+    with pytest.raises(FormatError):
+        pv.sign(model, test_key)
