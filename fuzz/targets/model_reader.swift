@@ -11,13 +11,18 @@
 //   4. Round trip: FFFWriter.write(model) (options chosen from a hash of the input among
 //      zstd-19+shuffle, zstd-1, none+shuffle, none) must validate, read back to a bit-identical
 //      model (element types, int8-row scales and q included), and writing that model again must
-//      give identical bytes (spec §18 determinism). The file's minor version is 1 exactly when
-//      the weights are compact. Compact models (format 1.1): the float32 view re-encoded in
+//      give identical bytes (spec §18 determinism). The file's minor version is 2 exactly when
+//      the model has a card or signatures (format 1.2), else 1 exactly when the weights are
+//      compact. Compact models (format 1.1): the float32 view re-encoded in
 //      the model's float16/bfloat16 types gives the same values (encoding decoded values is
 //      exact), and every int8-row value is scale * q with q in -127 ... 127.
 //   5. Reading the same bytes from a file with FFFReader.readFile(contentsOf:) gives the same
 //      verdict, with a workspace of 1 ... 256 bytes chosen from a hash of the input, so the
 //      file is read, decompressed and unshuffled in many pieces.
+//   6. Provenance (1.2): the identity message of the file read, of the model and of the file
+//      written are the same bytes (the model's own differs only where a newer minor version
+//      set reserved MODL/PREP fields), and so are the labels and card payloads; the card and
+//      the signature section survive the round trip.
 // Any violation aborts (a libFuzzer crash). ASan catches memory errors; Swift runtime traps
 // (overflow, bounds, force-unwrap) arrive as SIGILL/SIGTRAP crashes.
 //
@@ -73,6 +78,7 @@ private func checkFile(_ bytes: UnsafeRawBufferPointer, variant: String) {
             fuzzFail("\(variant): readFile succeeds but layout(of:) fails with \(error)")
         }
         roundTrip(file.model, selector: fuzzHash(bytes), variant: variant)
+        checkProvenance(file, variant: variant)
     }
 }
 
@@ -135,8 +141,9 @@ private func roundTrip(_ model: FFFModel, selector: UInt64, variant: String) {
     }
     let rewritten = FFFWriter.write(again, options: options)
     fuzzRequire(rewritten == written, "\(what): writing the read-back model gives different bytes (\(rewritten.count) vs \(written.count))")
-    fuzzRequire(written[10] == (model.weightType == .float32 ? 0 : 1) && written[11] == 0,
-                "\(what): minor version \(written[10]) for weight type \(model.weightType)")
+    let minor: UInt8 = model.card != nil || model.signatures != nil ? 2 : model.weightType == .float32 ? 0 : 1
+    fuzzRequire(written[10] == minor && written[11] == 0,
+                "\(what): minor version \(written[10]) for weight type \(model.weightType), card \(model.card != nil), signatures \(model.signatures != nil)")
     checkCompact(model, variant: variant)
 }
 
@@ -226,8 +233,48 @@ private func firstDifference(_ a: FFFModel, _ b: FFFModel) -> String? {
     if a.metadata.map({ [Array($0.key.utf8), Array($0.value.utf8)] }) != b.metadata.map({ [Array($0.key.utf8), Array($0.value.utf8)] }) {
         return "metadata"
     }
+    if a.card?.entries.map({ [Array($0.key.utf8), Array($0.value.utf8)] }) != b.card?.entries.map({ [Array($0.key.utf8), Array($0.value.utf8)] }) {
+        return "card"
+    }
+    if a.signatures != b.signatures { return "signatures" }
     if a != b { return "FFFModel == says they differ" }
     return nil
+}
+
+/// The identity message pieces of a file, joined.
+private func identityMessage(_ file: FFFFile) -> [UInt8] {
+    var bytes: [UInt8] = []
+    file.forEachIdentityPiece { bytes.append(contentsOf: $0) }
+    return bytes
+}
+
+/// Provenance on a valid file: its identity message (from the stored MODL/PREP and the model's
+/// re-encoded tensors) starts with the prefix and holds every critical section's decoded length;
+/// the model's message equals it when the file is of a minor version this reader implements;
+/// a plain rewrite keeps it, and the labels and card payloads.
+private func checkProvenance(_ file: FFFFile, variant: String) {
+    let message = identityMessage(file)
+    fuzzRequire(message.starts(with: IdentityMessage.prefix), "\(variant): identity message prefix")
+    let critical = file.layout.sections.filter(\.isCritical)
+    let expected = IdentityMessage.prefix.count + critical.reduce(0) { $0 + 12 + $1.decodedLength }
+    fuzzRequire(message.count == expected, "\(variant): identity message of \(message.count) bytes; the critical sections make \(expected)")
+    var modelMessage: [UInt8] = []
+    file.model.forEachIdentityPiece { modelMessage.append(contentsOf: $0) }
+    let implemented = file.layout.minorVersion <= 2
+    if implemented {
+        fuzzRequire(modelMessage == message, "\(variant): the model's identity message differs from the file's")
+        fuzzRequire(file.labelsPayload == file.model.labelsPayload, "\(variant): labels payload differs from the writer's")
+        fuzzRequire(file.cardPayload == file.model.cardPayload, "\(variant): card payload differs from the writer's")
+    }
+    let written = FFFWriter.write(file.model, options: FFFWriter.Options(codec: .none, shuffle: false))
+    guard let again = try? FFFReader.readFile(bytes: written, options: FFFReader.Options(maxDecodedBytes: .max)) else {
+        fuzzFail("\(variant): a plain rewrite does not read back")
+    }
+    fuzzRequire(identityMessage(again) == modelMessage, "\(variant): a rewrite changes the model's identity message")
+    if implemented {
+        fuzzRequire(again.cardPayload == file.cardPayload && again.labelsPayload == file.labelsPayload,
+                    "\(variant): a rewrite changes the card or labels payload")
+    }
 }
 
 /// The input with the header checksum, every section checksum whose stored bytes lie inside the

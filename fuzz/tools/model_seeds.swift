@@ -8,7 +8,10 @@
 // strings instead of inside a zstd frame. Each float32 model is also written in compact types
 // (format 1.1: float16, bfloat16 with float16 nodes, int8-row with int8-row nodes, int8-row with
 // bfloat16 nodes), plain and with the reference settings, so that mutations reach the 16-bit
-// elements, the row scales and q.
+// elements, the row scales and q. Each model is also written plain with a model card (every
+// typed key, an untyped x- key) and a SIGN section of two signatures (format 1.2; the digests
+// and signatures are arbitrary bytes: the reader checks structure only), so that mutations
+// reach the card's typed values and the signature fields.
 
 #if canImport(Glibc)
 import Glibc
@@ -43,6 +46,16 @@ struct ModelSeeds {
                     exit(1)
                 }
             }
+            do {
+                var signed = model
+                signed.card = try ModelCard(seedCard)
+                signed.signatures = try seedSignatures()
+                try FFFWriter.write(signed, to: "\(output)/\(base).card-sign.none.fff", options: settings[3].1)
+                written += 1
+            } catch {
+                print("model_seeds: \(error)")
+                exit(1)
+            }
             guard model.weightType == .float32 else { continue }
             let compact: [(ElementType, ElementType)] = [(.float16, .float16), (.bfloat16, .float16), (.int8Row, .int8Row), (.int8Row, .bfloat16)]
             for (weightType, nodeType) in compact {
@@ -62,4 +75,24 @@ struct ModelSeeds {
         }
         print("model_seeds: wrote \(written) seed files to \(output)")
     }
+}
+
+/// A card with every typed key of format 1.2, two metrics and an untyped key.
+let seedCard: [MetadataEntry] = [
+    ("name", "seed model"), ("version", "1.0.0"), ("description", "a seed\nfor the fuzzer"), ("author", "fuzz"),
+    ("license", "(MIT AND BSD-3-Clause) OR GPL-2.0+ WITH Classpath-exception-2.0"),
+    ("source.url", "https://example.org/model.pt"), ("source.sha256", String(repeating: "0123456789abcdef", count: 4)),
+    ("dataset", "digits"), ("date", "2024-02-29"), ("intended_use", "tests"), ("limitations", "none\tknown"),
+    ("metrics.accuracy", "0.9822"), ("metrics.loss", "-1.5e-3"), ("x-note", "anything"),
+].map { MetadataEntry(key: $0.0, value: $0.1) }
+
+/// Two signatures (Ed25519 and a later algorithm) over made-up digests.
+func seedSignatures() throws(FFFError) -> SignatureSection {
+    try SignatureSection(
+        identity: (0..<32).map { UInt8($0) }, cardDigest: [UInt8](repeating: 0xCA, count: 32),
+        labelsDigest: [UInt8](repeating: 0, count: 32),
+        signatures: [
+            try SignatureSection.Signature(algorithm: 1, keyID: [UInt8](repeating: 0x44, count: 32), signature: (0..<64).map { UInt8($0) }),
+            try SignatureSection.Signature(algorithm: 2, keyID: [UInt8](repeating: 0xAC, count: 32), signature: [UInt8](repeating: 0x5A, count: 64)),
+        ])
 }
