@@ -631,3 +631,36 @@ def test_a_file_of_1024_sections_cannot_gain_a_sign_section(test_key) -> None:
     secs[-1] = replace(secs[-1], payload=block.encode())
     full = assemble(secs)
     assert pv.sign(full, test_key) == full
+
+
+_CARD_KEYS = ["name", "description", "license", "source.url", "source.sha256", "date",
+              "metrics.m", "x-free"]
+_ALPHABET = "aAzZ09.:-+() \t\n\r\x00\x7f/é%eE_TOR"
+
+
+def _card_property():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=400, derandomize=True, deadline=None)
+    @given(key=st.sampled_from(_CARD_KEYS), value=st.text(alphabet=_ALPHABET, max_size=24))
+    def check(key: str, value: str) -> None:
+        """Writer and reader agree on every typed value: the writer refuses exactly what the
+        reader rejects, and a written card reads back unchanged."""
+        model = replace(make_model(1, 3, 2, 0, 4, "identity"), card=[(key, value)])
+        problem = check_card_value(key, value)
+        try:
+            data = write_model(model, codec="none")
+        except FormatError as err:
+            assert problem is not None and err.code == "invalid-value"
+            secs = [replace(s, payload=make_conformance.pairs([(key.encode(), value.encode())]))
+                    if s.type == b"CARD" else s
+                    for s in model_sections(replace(model, card=[]), codec="none")]
+            assert validate_bytes(assemble(secs)).code == "invalid-value"
+            return
+        assert problem is None and read_model(data).card == [(key, value)]
+
+    return check
+
+
+test_card_writer_and_reader_agree_on_random_values = _card_property()

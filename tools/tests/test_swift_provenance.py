@@ -198,3 +198,60 @@ def test_a_file_of_1024_sections_is_not_signed_by_either(fffrun: str, tmp_path: 
     assert not out.exists()
     with pytest.raises(FormatError):
         pv.sign(model, test_key)
+
+
+def _random_card_values(seed: int, count: int) -> list[tuple[str, bytes]]:
+    """Values near the edges of every CARD type: built from the characters the grammars care
+    about, so that about half are valid."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    pieces = {
+        "license": ["MIT", "BSD-3-Clause", "GPL-2.0", "+", " ", "  ", "(", ")", "AND", "OR", "WITH",
+                    "and", "LicenseRef-x", "a:b", "\t", "/", "é", "X"],
+        "source.url": ["https", "h", "1", "+", ".", "-", ":", "//", "x", "é", " ", "%20", "~", "\x7f"],
+        "source.sha256": ["0", "a", "f", "F", "g", "00000000", "abcdef12"],
+        "date": ["2024", "2023", "0000", "9999", "-", "02", "29", "30", "31", "12", "13", "1", "T"],
+        "metrics.m": ["-", "0", "1", "9", ".", "e", "E", "+", "-", "00", "308", "309", "999", " "],
+        "name": ["a", "é", "\t", "\n", "\x7f", "\x00", "\u0085", " ", "\u2028"],
+        "description": ["a", "\t", "\n", "\r", "\x1f", "\x7f", "é", " "],
+    }
+    out = []
+    for _ in range(count):
+        key = list(pieces)[int(rng.integers(len(pieces)))]
+        n = int(rng.integers(0, 9))
+        value = "".join(pieces[key][int(rng.integers(len(pieces[key])))] for _ in range(n))
+        if key == "source.sha256" and rng.random() < 0.5:
+            value = (value * 64)[:64]
+        out.append((key, value.encode("utf-8")))
+    return out
+
+
+def test_card_type_checks_agree_on_random_values(fffrun: str, tmp_path: Path) -> None:
+    """Differential: files whose CARD holds random edge values; fffrun validate and pyfff give
+    the same verdict on each."""
+    from make_conformance import pairs
+    from pyfff.format import assemble, model_sections, validate_bytes
+    base = model_sections(replace_card(make_model(1, 3, 2, 0, 4, "identity")), codec="none", shuffle=False)
+    paths, expected = [], []
+    for index, (key, value) in enumerate(_random_card_values(7, 2000)):
+        secs = [s if s.type != b"CARD" else
+                type(s)(s.type, pairs([(key.encode(), value)]), critical=False, codec=0, filter=0, unit=0)
+                for s in base]
+        data = assemble(secs)
+        path = tmp_path / f"c{index}.fff"
+        path.write_bytes(data)
+        paths.append(path)
+        err = validate_bytes(data)
+        expected.append(None if err is None else err.code)
+    assert 30 < expected.count(None) < 1950, expected.count(None)  # both verdicts well represented
+    proc = run(fffrun, "validate", "--json", *paths)
+    reports = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert len(reports) == len(paths), proc.stderr
+    disagreements = [(path.name, code, report) for path, code, report in zip(paths, expected, reports)
+                     if (None if report["valid"] else report["code"]) != code]
+    assert not disagreements, disagreements[:10]
+
+
+def replace_card(model):
+    model.card = [("name", "placeholder")]
+    return model
