@@ -1,7 +1,7 @@
 import Crypto
 import FFFFormat
 
-/// A model's identity: SHA-256 of its identity message (``FFFFormat/IdentityMessage``), 32 bytes
+/// A model's identity: SHA-256 of its identity message (`IdentityMessage`), 32 bytes
 /// shown as 64 lowercase hex digits. The same weights, shape and preprocessing give the same
 /// identity whatever the codecs, levels, filters and ancillary sections of the file.
 public struct ModelIdentity: Sendable, Hashable, CustomStringConvertible {
@@ -16,7 +16,7 @@ public struct ModelIdentity: Sendable, Hashable, CustomStringConvertible {
         bytes = Array(hasher.finalize())
     }
 
-    /// The identity of the file ``FFFFormat/FFFWriter`` writes for `model`.
+    /// The identity of the file `FFFWriter` writes for `model`.
     /// - Complexity: O(parameters).
     public init(of model: FFFModel) {
         var hasher = SHA256()
@@ -54,7 +54,7 @@ public struct ProvenanceDigests: Sendable, Equatable {
         labels = Self.digest(file.labelsPayload)
     }
 
-    /// The digests of the file ``FFFFormat/FFFWriter`` writes for `model`.
+    /// The digests of the file `FFFWriter` writes for `model`.
     public init(of model: FFFModel) {
         identity = ModelIdentity(of: model)
         card = Self.digest(model.cardPayload)

@@ -28,7 +28,7 @@ public enum SigningError: Error, Sendable, CustomStringConvertible {
 
 /// Signs model files: adds (or replaces, for the same key) one Ed25519 signature in the file's
 /// `SIGN` section, over the identity, the card digest and the labels digest computed from the
-/// file. Every other section is kept byte for byte (``FFFFormat/FFFWriter/replacingSignatures(in:with:)``),
+/// file. Every other section is kept byte for byte (`FFFWriter/replacingSignatures(in:with:)`),
 /// so signing the same bytes with the same key always gives the same bytes.
 public enum Signer {
     /// The bytes of the file `bytes` signed with `key`.

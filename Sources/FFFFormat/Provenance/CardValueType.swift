@@ -6,7 +6,7 @@ public enum CardValueType: String, Sendable, CaseIterable {
     case line
     /// 1 ... 65536 bytes, no control character except tab and line feed.
     case text
-    /// An SPDX license expression (1 ... 1024 bytes), by the grammar of ``SPDXExpression``.
+    /// An SPDX license expression (1 ... 1024 bytes), by the grammar the spec gives.
     case spdx
     /// 1 ... 2048 printable ASCII bytes (0x21 ... 0x7E): a scheme, `:`, then at least one byte.
     case url
