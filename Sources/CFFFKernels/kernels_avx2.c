@@ -13,7 +13,9 @@
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 #define VW 8
+#ifndef FFF_SUFFIX
 #define FFF_SUFFIX avx2
+#endif
 #define FMA_V(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 #define FMA_S(a, b, c) __builtin_fmaf((a), (b), (c))
 #define CVT_F16(p) ((vf)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p))))
@@ -21,12 +23,18 @@
     ((vf)_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
 #define CVT_I8(p) \
     ((vf)_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p)))))
+#ifndef TILE_RB
 #define TILE_RB 4
+#endif
 #ifndef INTERLEAVE_MASTER
 #define INTERLEAVE_MASTER 0
 #endif
+#ifndef TILE_CB
 #define TILE_CB 2
+#endif
+#ifndef NODE_CB
 #define NODE_CB 2
+#endif
 #include "driver.h"
 #pragma clang attribute pop
 #endif

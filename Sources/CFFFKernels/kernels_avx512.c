@@ -18,7 +18,9 @@
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma,f16c"))), apply_to = function)
 #define VW 16
+#ifndef FFF_SUFFIX
 #define FFF_SUFFIX avx512
+#endif
 #define FMA_V(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 #define FMA_S(a, b, c) __builtin_fmaf((a), (b), (c))
 #define CVT_F16(p) ((vf)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p))))
@@ -26,12 +28,24 @@
     ((vf)_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(p))), 16))
 #define CVT_I8(p) \
     ((vf)_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p)))))
+#ifndef TILE_RB
 #define TILE_RB 4
+#endif
 #ifndef INTERLEAVE_MASTER
 #define INTERLEAVE_MASTER 1
 #endif
+#ifndef TILE_CB
 #define TILE_CB 4
+#endif
+#ifndef ROOT_CB
+#define ROOT_CB 2
+#endif
+#ifndef FUSE_ROOT_TYPES
+#define FUSE_ROOT_TYPES 5 /* float32 and bfloat16 weights (measured slower for float16, int8-row) */
+#endif
+#ifndef NODE_CB
 #define NODE_CB 4
+#endif
 #include "driver.h"
 #pragma clang attribute pop
 #endif

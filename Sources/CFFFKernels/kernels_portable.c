@@ -12,18 +12,26 @@
 #include "convert.h"
 
 #define VW 4
+#ifndef FFF_SUFFIX
 #define FFF_SUFFIX portable
+#endif
 #define FMA_V(a, b, c) ((a) * (b) + (c))
 #define FMA_S(a, b, c) ((a) * (b) + (c))
 #define CVT_F16(p) fff_f16x4((const uint16_t *)(p))
 #define CVT_BF16(p) fff_bf16x4((const uint16_t *)(p))
 #define CVT_I8(p) fff_i8x4((const int8_t *)(p))
+#ifndef TILE_RB
 #define TILE_RB 4
+#endif
 #ifndef INTERLEAVE_MASTER
 #define INTERLEAVE_MASTER 0
 #endif
+#ifndef TILE_CB
 #define TILE_CB 2
+#endif
+#ifndef NODE_CB
 #define NODE_CB 2
+#endif
 #include "driver.h"
 
 void fff_float16_to_float32(const uint16_t *source, float *destination, int64_t count)

@@ -41,7 +41,12 @@ public enum KernelPath: String, Sendable, CaseIterable, CustomStringConvertible 
     /// Every path this machine can run, slowest first. Tests run each of them. O(1).
     public static var supported: [KernelPath] { allCases.filter(\.isSupported) }
 
-    /// The fastest path this machine supports (AVX-512 before AVX2 before portable). O(1).
+    /// The fastest path this machine supports, by a rule the benchmarks justify (BENCHMARKS.md,
+    /// "Kernel path selection"): AVX-512 where 512-bit multiply-adds run at least 1.25 times as
+    /// many lanes per second as 256-bit ones (two 512-bit FMA pipes: there the avx512 kernels
+    /// measured faster than avx2 on Intel and AMD), else AVX2 where supported, else portable.
+    /// The first call measures that rate (about 0.3 ms); later calls return the same path. O(1)
+    /// after the first call.
     public static var best: KernelPath { KernelPath(code: fff_kernel_best()) ?? .portable }
 
     /// The path new models use unless told otherwise: the one the environment variable
