@@ -196,7 +196,7 @@ private typealias F = ClassifyFixtures
 
     @Test func versionUsageAndMistypedCommands() throws {
         let version = try F.fffrun(["--version"])
-        #expect(version.status == 0 && version.stdout.hasPrefix("fffrun 1.") && version.stdout.contains("format 1.1"))
+        #expect(version.status == 0 && version.stdout.hasPrefix("fffrun 1.") && version.stdout.contains("format 1.2"))
         let bare = try F.fffrun([])
         #expect(bare.status == 64 && bare.stdout.isEmpty)
         #expect(bare.stderr.contains("no command") && bare.stderr.contains("classify, eval"), "\(bare.stderr)")
