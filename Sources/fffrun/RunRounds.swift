@@ -30,6 +30,16 @@ final class RunRounds {
     private let usedBytes: UnsafeMutableBufferPointer<Int>
     /// The bytes a text run aims at: the lines that fill about 85% of every region.
     private(set) var textTarget: Int
+    /// Per share: the time its last round took.
+    private let seconds: UnsafeMutableBufferPointer<Double>
+    /// The calling thread's own work between two rounds (emitting, reading), in records' worth
+    /// of share work (a running average): share 0, on the calling thread, gets that many fewer
+    /// records than the others, so that all finish together.
+    private var callerLoad = 0.0
+    /// When the last round's shares finished, when the rounds follow each other directly.
+    private var lastEnd: ContinuousClock.Instant?
+    /// The average bytes of a line, for the text target.
+    private var lineBytes = 0.0
 
     init(engine: BatchEngine) {
         self.engine = engine
@@ -39,6 +49,8 @@ final class RunRounds {
         partBytes = .allocate(capacity: shares)
         usedBytes = .allocate(capacity: shares)
         for buffer in [first, decoded, partBytes, usedBytes] { buffer.initialize(repeating: 0) }
+        seconds = .allocate(capacity: shares)
+        seconds.initialize(repeating: 0)
         textTarget = 1 << 20
     }
 
@@ -47,12 +59,39 @@ final class RunRounds {
         decoded.deallocate()
         partBytes.deallocate()
         usedBytes.deallocate()
+        seconds.deallocate()
     }
+
+    /// The share of a round's records that share 0 takes: `1 / T` less the caller's load.
+    private func firstShare(records: Double) -> Double {
+        let shares = Double(engine.threadCount)
+        if shares == 1 || records <= 0 { return 1 }
+        let share = (records - (shares - 1) * callerLoad) / shares / records
+        return min(1 / shares, max(0.25 / shares, share))
+    }
+
+    /// Learns the caller's load from the gap before this round and the shares' times.
+    private func measure(gap: Double?, records: Int, shares: Int) {
+        var busy = 0.0
+        for share in 0..<shares { busy += seconds[share] }
+        guard let gap, shares > 1, records > 0, busy > 0 else { return }
+        let load = gap / (busy / Double(records))
+        callerLoad = callerLoad == 0 ? load : 0.8 * callerLoad + 0.2 * load
+    }
+
+    /// Records decoded and evaluated at once within a share: few enough that their values
+    /// (and the kernels' copies of them) stay in the core's L2 cache between the two.
+    static let slice = 128
 
     /// Sets the text target from an average line length in bytes.
     func estimateLines(averageBytes: Double) {
         guard averageBytes.isFinite, averageBytes > 0 else { return }
-        let lines = Double(engine.region(0).count) * 0.85 * Double(engine.threadCount)
+        lineBytes = averageBytes
+        // The parts after the first are the largest: each must fit its region.
+        let shares = Double(engine.threadCount)
+        let first = firstShare(records: Double(engine.blockCapacity))
+        let largest = shares == 1 ? 1 : max(first, (1 - first) / (shares - 1))
+        let lines = Double(engine.region(0).count) * 0.85 / largest
         textTarget = max(4096, min(64 << 20, Int(lines * averageBytes)))
     }
 
@@ -81,41 +120,71 @@ final class RunRounds {
         let decoder = reader.runDecoder
         let engine = self.engine
         let first = self.first, decoded = self.decoded, partBytes = self.partBytes, usedBytes = self.usedBytes
+        let seconds = self.seconds
+        let gap = lastEnd.map { ProgressLine.seconds(ContinuousClock.now - $0) }
         let shares: Int
         if run.isText {
             shares = engine.threadCount
-            let parts = decoder.split(run.bytes, parts: shares)
+            let lines = lineBytes > 0 ? Double(run.bytes.count) / lineBytes : Double(engine.blockCapacity)
+            let parts = decoder.split(run.bytes, parts: shares, firstShare: firstShare(records: lines))
             for share in 0..<shares {
                 first[share] = engine.region(share).lowerBound
                 partBytes[share] = parts[share].count
             }
             engine.runShares(shares) { share in
+                let start = ContinuousClock.now
+                defer { seconds[share] = ProgressLine.seconds(ContinuousClock.now - start) }
                 let region = engine.region(share), part = parts[share]
-                let (records, bytes) = decoder.parseLines(UnsafeRawBufferPointer(rebasing: run.bytes[part]),
-                                                          into: engine.slot(region.lowerBound).baseAddress!,
-                                                          capacity: region.count)
+                // Parse and evaluate a slice at a time, so that a slice's values are still in
+                // the core's cache when they are evaluated.
+                var records = 0, bytes = 0
+                while records < region.count && bytes < part.count {
+                    let slice = min(Self.slice, region.count - records)
+                    let at = region.lowerBound + records
+                    let (n, used) = decoder.parseLines(UnsafeRawBufferPointer(rebasing: run.bytes[(part.lowerBound + bytes) ..< part.upperBound]),
+                                                       into: engine.slot(at).baseAddress!, capacity: slice)
+                    engine.evaluate(share: share, at ..< at + n)
+                    records += n
+                    bytes += used
+                    if n < slice { break }
+                }
                 decoded[share] = records
                 usedBytes[share] = bytes
-                let range = region.lowerBound ..< region.lowerBound + records
-                engine.evaluate(share: share, range)
-                work(share, range)
+                work(share, region.lowerBound ..< region.lowerBound + records)
             }
         } else {
             shares = min(engine.threadCount, max(1, run.count / BatchEngine.minimumShare))
+            // Share 0 takes its smaller part first, the others equal parts of the rest.
+            let zero = shares == engine.threadCount ? Int(Double(run.count) * firstShare(records: Double(run.count)))
+                : run.count / shares
             for share in 0..<shares {
-                first[share] = share * run.count / shares
-                partBytes[share] = ((share + 1) * run.count / shares - first[share]) * run.recordBytes
+                first[share] = share == 0 ? 0 : zero + (share - 1) * (run.count - zero) / (shares - 1)
+            }
+            for share in 0..<shares {
+                let end = share + 1 < shares ? first[share + 1] : run.count
+                partBytes[share] = (end - first[share]) * run.recordBytes
             }
             engine.runShares(shares) { share in
-                let from = first[share], to = (share + 1) * run.count / shares
-                let records = decoder.decode(run, records: from ..< to, into: engine.slot(from).baseAddress!)
-                decoded[share] = records
-                usedBytes[share] = records * run.recordBytes
-                let range = from ..< from + records
-                engine.evaluate(share: share, range)
-                work(share, range)
+                let start = ContinuousClock.now
+                defer { seconds[share] = ProgressLine.seconds(ContinuousClock.now - start) }
+                let from = first[share], to = share + 1 < shares ? first[share + 1] : run.count
+                var at = from
+                while at < to {
+                    let end = min(to, at + Self.slice)
+                    let n = decoder.decode(run, records: at ..< end, into: engine.slot(at).baseAddress!)
+                    engine.evaluate(share: share, at ..< at + n)
+                    at += n
+                    if at < end { break }
+                }
+                decoded[share] = at - from
+                usedBytes[share] = (at - from) * run.recordBytes
+                work(share, from ..< at)
             }
         }
+        var total = 0
+        for share in 0..<shares { total += decoded[share] }
+        measure(gap: gap, records: total, shares: shares)
+        lastEnd = ContinuousClock.now
         var outcome = Outcome(records: 0, needsReader: false)
         var bytes = 0
         var stopped = false
@@ -141,6 +210,7 @@ final class RunRounds {
             }
         }
         reader.commit(records: outcome.records, bytes: bytes)
+        if outcome.needsReader { lastEnd = nil }  // the reader's records come before the next round
         if run.isText && outcome.records > 0 {
             estimateLines(averageBytes: Double(bytes) / Double(outcome.records))
         }
