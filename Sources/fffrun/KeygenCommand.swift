@@ -1,5 +1,10 @@
 import ArgumentParser
 import FFFProvenance
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `fffrun keygen -o KEY`: a new Ed25519 key pair for signing model files.
 struct KeygenCommand: ParsableCommand {
@@ -33,7 +38,11 @@ struct KeygenCommand: ParsableCommand {
     var sshComment: String?
 
     func run() throws {
-        do {
+        do throws(CommandFailure) {
+            let targets = [output, output + ".pub"] + (sshComment == nil ? [] : [output + ".ssh.pub"])
+            if !force, let existing = targets.first(where: { access($0, F_OK) == 0 }) {
+                throw CommandFailure(ExitCode(73), "\(existing) exists; choose another name or add --force to replace it")
+            }
             let key = SigningKey.generate()
             let publicKey = key.publicKey
             try ProvenanceFiles.create(output + ".pub", Array(publicKey.pemRepresentation.utf8) + [0x0A], mode: 0o644, replace: force)

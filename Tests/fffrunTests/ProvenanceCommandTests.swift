@@ -110,6 +110,11 @@ import FastFeedforward
         #expect(try String(contentsOfFile: key + ".ssh.pub", encoding: .utf8).hasPrefix("ssh-ed25519 "))
         let exists = try F.fffrun(["keygen", "-o", key])
         #expect(exists.status == 73 && exists.stderr.contains("--force"))
+        // Nothing is written when one of the files exists: no orphan public key.
+        try Self.write(Array("x".utf8), directory.path("half.pub"))
+        let half = try F.fffrun(["keygen", "-o", directory.path("half")])
+        #expect(half.status == 73 && half.stderr.contains("half.pub"))
+        #expect(!FileManager.default.fileExists(atPath: directory.path("half")))
         let model = directory.path("m.fff")
         try FileManager.default.copyItem(atPath: Self.demo, toPath: model)
         #expect(try F.fffrun(["sign", model, "--key", key, "--in-place"]).status == 0)
