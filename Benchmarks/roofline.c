@@ -374,5 +374,20 @@ int main(int argc, char **argv)
         printf("%s: float16/float16 against float32 on 784-10 d4 l8 m8: %.2fx single, %.2fx batched\n",
                path_name(paths[i]), median(rs, runs), median(rb, runs));
     }
+    {
+        /* The kernel path rule (fff_kernel_best) against this machine: the fastest path on the
+         * paper's shape in float32, one record at a time and batched. */
+        int fs = -1, fb = -1;
+        double bs = 1e9, bb = 1e9;
+        for (int c = 0; c < ncases; c++)
+            if (cases[c].I == 784 && cases[c].R == 1000 && cases[c].wt == 0) {
+                const double s1 = median(cases[c].single, runs), b1 = median(cases[c].batch, runs);
+                if (s1 < bs) { bs = s1; fs = cases[c].K; }
+                if (b1 < bb) { bb = b1; fb = cases[c].K; }
+            }
+        printf("fastest path on 784-10 d4 l8 m8 float32: %s one at a time, %s batched; fff_kernel_best picks %s%s\n",
+               path_name(fs), path_name(fb), path_name(best),
+               (fs == best && fb == best) ? "" : "  <-- the rule does not hold on this machine");
+    }
     return 0;
 }

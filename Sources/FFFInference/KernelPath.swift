@@ -42,11 +42,11 @@ public enum KernelPath: String, Sendable, CaseIterable, CustomStringConvertible 
     public static var supported: [KernelPath] { allCases.filter(\.isSupported) }
 
     /// The fastest path this machine supports, by a rule the benchmarks justify (BENCHMARKS.md,
-    /// "Kernel path selection"): AVX-512 where 512-bit multiply-adds run at least 1.25 times as
-    /// many lanes per second as 256-bit ones (two 512-bit FMA pipes: there the avx512 kernels
-    /// measured faster than avx2 on Intel and AMD), else AVX2 where supported, else portable.
-    /// The first call measures that rate (about 0.3 ms); later calls return the same path. O(1)
-    /// after the first call.
+    /// "Kernel path selection"): AVX-512 before AVX2 before portable, because on every CPU
+    /// measured (AMD Zen 5, Intel Xeon) the avx512 kernels were the fastest, one record at a time
+    /// and batched; `Benchmarks/scripts/roofline.sh` prints the comparison on a new machine.
+    /// Deterministic (no timing at load), so a CPU always gets the same path and the same output
+    /// bits. O(1).
     public static var best: KernelPath { KernelPath(code: fff_kernel_best()) ?? .portable }
 
     /// The path new models use unless told otherwise: the one the environment variable

@@ -130,9 +130,8 @@ int fff_kernel_supported(int kernel);
 /* The vector width in floats of a kernel path (4, 8 or 16): the V of the panel layout. */
 int fff_kernel_lanes(int kernel);
 
-/* The fastest supported path: avx512 where 512-bit multiply-adds run at least 1.25 times as many
- * lanes per second as 256-bit ones (measured once per process, about 0.3 ms, on the first
- * call), else avx2 where supported, else portable. FFF_KERNEL_DEBUG=1 prints the measurement. */
+/* The fastest supported path by the benchmarks' rule (see kernels.c): avx512 where supported,
+ * else avx2, else portable. Deterministic: the same CPU always gets the same path. */
 int fff_kernel_best(void);
 
 /* The path FFF_KERNEL asks for: FFF_KERNEL_* , -1 when the variable is unset or empty, -2 when
