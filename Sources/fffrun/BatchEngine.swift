@@ -130,6 +130,18 @@ final class BatchEngine {
             workspace: workspaces[share], input: inputForm)
     }
 
+    /// Evaluates the `records.count` records at `inputs` (record-major, any memory of the
+    /// caller's) as records `records` of the block: outputs and leaves go to the block.
+    func evaluate(share: Int, inputs: UnsafePointer<Float>, as records: Range<Int>) {
+        if records.isEmpty { return }
+        let outputWidth = model.outputWidth
+        model.predictBatch(
+            UnsafeBufferPointer(start: inputs, count: records.count * model.inputWidth),
+            into: UnsafeMutableBufferPointer(rebasing: outputs[records.lowerBound * outputWidth ..< records.upperBound * outputWidth]),
+            leaves: UnsafeMutableBufferPointer(rebasing: leaves[records]),
+            workspace: workspaces[share], input: inputForm)
+    }
+
     /// Evaluates records `0 ..< count` of the block: ``evaluate(_:then:)`` of `0 ..< count`.
     func evaluate(count: Int, then: (Int, Range<Int>) -> Void) {
         evaluate(0 ..< count, then: then)

@@ -40,6 +40,10 @@ final class RunRounds {
     private var lastEnd: ContinuousClock.Instant?
     /// The average bytes of a line, for the text target.
     private var lineBytes = 0.0
+    /// Per share, room for one slice of records: decoded there and evaluated from there, the
+    /// same few hundred KiB again and again, they stay in the core's cache.
+    private let scratch: UnsafeMutableBufferPointer<Float>
+    private let scratchStride: Int
 
     init(engine: BatchEngine) {
         self.engine = engine
@@ -51,6 +55,9 @@ final class RunRounds {
         for buffer in [first, decoded, partBytes, usedBytes] { buffer.initialize(repeating: 0) }
         seconds = .allocate(capacity: shares)
         seconds.initialize(repeating: 0)
+        scratchStride = Self.slice * engine.model.inputWidth
+        scratch = .allocate(capacity: shares * scratchStride)
+        scratch.initialize(repeating: 0)
         textTarget = 1 << 20
     }
 
@@ -60,6 +67,7 @@ final class RunRounds {
         partBytes.deallocate()
         usedBytes.deallocate()
         seconds.deallocate()
+        scratch.deallocate()
     }
 
     /// The share of a round's records that share 0 takes: `1 / T` less the caller's load.
@@ -120,7 +128,7 @@ final class RunRounds {
         let decoder = reader.runDecoder
         let engine = self.engine
         let first = self.first, decoded = self.decoded, partBytes = self.partBytes, usedBytes = self.usedBytes
-        let seconds = self.seconds
+        let seconds = self.seconds, scratch = self.scratch, scratchStride = self.scratchStride
         let gap = lastEnd.map { ProgressLine.seconds(ContinuousClock.now - $0) }
         let shares: Int
         if run.isText {
@@ -141,9 +149,10 @@ final class RunRounds {
                 while records < region.count && bytes < part.count {
                     let slice = min(Self.slice, region.count - records)
                     let at = region.lowerBound + records
+                    let values = scratch.baseAddress! + share * scratchStride
                     let (n, used) = decoder.parseLines(UnsafeRawBufferPointer(rebasing: run.bytes[(part.lowerBound + bytes) ..< part.upperBound]),
-                                                       into: engine.slot(at).baseAddress!, capacity: slice)
-                    engine.evaluate(share: share, at ..< at + n)
+                                                       into: values, capacity: slice)
+                    engine.evaluate(share: share, inputs: values, as: at ..< at + n)
                     records += n
                     bytes += used
                     if n < slice { break }
@@ -171,8 +180,9 @@ final class RunRounds {
                 var at = from
                 while at < to {
                     let end = min(to, at + Self.slice)
-                    let n = decoder.decode(run, records: at ..< end, into: engine.slot(at).baseAddress!)
-                    engine.evaluate(share: share, at ..< at + n)
+                    let values = scratch.baseAddress! + share * scratchStride
+                    let n = decoder.decode(run, records: at ..< end, into: values)
+                    engine.evaluate(share: share, inputs: values, as: at ..< at + n)
                     at += n
                     if at < end { break }
                 }
