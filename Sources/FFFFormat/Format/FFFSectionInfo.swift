@@ -4,7 +4,7 @@ public struct FFFSectionInfo: Sendable, Equatable {
     public let type: String
     /// Bit 0 of the entry's flags: a reader that does not know the type must reject the file.
     public let isCritical: Bool
-    /// Whether spec version 1.0 defines this type (unknown ancillary sections are skipped).
+    /// Whether this reader (format 1.2) defines this type (unknown ancillary sections are skipped).
     public let isKnown: Bool
     public let codec: SectionCodec
     public let filter: SectionFilter

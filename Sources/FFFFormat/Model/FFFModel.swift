@@ -78,7 +78,7 @@ public struct FFFModel: Sendable, Equatable {
 
     /// The element type of a tensor section by its four-character type (`NODW`, `LFW1`, ...):
     /// biases are always `.float32`. `nil` for sections that are not tensors (`MODL`, `PREP`,
-    /// `LABL`, `META`, unknown types).
+    /// `LABL`, `META`, `CARD`, `SIGN`, unknown types).
     public func elementType(ofSection type: String) -> ElementType? {
         if let tensor = WeightTensor.allCases.first(where: { $0.sectionType == type }) {
             return elementType(of: tensor)
