@@ -35,6 +35,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // ISA-L's inflate: fffrun's gzip input from regular files (zlib's errors kept).
+        .systemLibrary(
+            name: "CIsal",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
+        ),
         // Inference kernels in C: AVX-512F, AVX2+FMA and portable paths chosen at run time
         // through per-function target attributes (no compiler flags).
         .target(
@@ -54,7 +60,7 @@ let package = Package(
         // Streaming record parsers (CSV/TSV/text, raw binary, IDX, NPY, gzip) used by fffrun.
         .target(
             name: "FFFRecords",
-            dependencies: ["CZlib"]
+            dependencies: ["CZlib", "CIsal"]
         ),
         // Umbrella: `import FastFeedforward` brings both.
         .target(

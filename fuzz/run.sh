@@ -52,6 +52,7 @@ target_sources() {
             echo "$REPO/fuzz/targets/records.swift"
             echo "-D"; echo "FUZZ_$(echo "${1#records_}" | tr a-z A-Z)"
             echo "-I"; echo "$REPO/Sources/CZlib"; echo "-lz"
+            echo "-I"; echo "$REPO/Sources/CIsal"; echo "-lisal"
             ;;
         *) return 1 ;;
     esac

@@ -39,7 +39,7 @@ public final class FileDescriptorSource: ByteSource {
     /// Told when a read is about to wait (see ``InputIdleHandler``). Not retained.
     public weak var idleHandler: (any InputIdleHandler)?
     private let closesOnDeinit: Bool
-    private let name: String
+    let name: String
     private var offset = 0
 
     /// The bytes read so far (for a progress display).

@@ -145,11 +145,17 @@ public final class RecordReader {
         try readUntil { GzipSource.recognises($0) != nil }
         let head = UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: buffer.available)
         guard GzipSource.recognises(head) == true else { return }
-        let gzip = try GzipSource(wrapping: buffer.source, prefix: head)
         if options.inflatesOnThread, let file = buffer.source as? FileDescriptorSource, file.isRegularFile {
+            // ISA-L's inflate (zlib's errors), on a thread of its own.
+            let gzip: any ByteSource
+            if let fast = FastGzipSource(file: file, prefix: head) {
+                gzip = fast
+            } else {
+                gzip = try GzipSource(wrapping: file, prefix: head)
+            }
             buffer.replaceSource(with: InflateThread(source: gzip))
         } else {
-            buffer.replaceSource(with: gzip)
+            buffer.replaceSource(with: try GzipSource(wrapping: buffer.source, prefix: head))
         }
         isCompressed = true
     }
