@@ -234,14 +234,15 @@ def main() -> None:
         import tempfile
 
         print()
-        print("t1/t2 bound from per-thread CPU (t1 CPU / busiest t2 thread's CPU; immune to other load):")
+        print("t1/t2 from per-thread CPU, immune to other load: the balance (1 / the busiest thread's share of")
+        print("the --threads 2 CPU) and the bound with the CPU times above (t1 CPU / the busiest thread's CPU):")
         with tempfile.TemporaryDirectory() as tmp:
             for (name, verb), m in medians.items():
                 shares = thread_shares(command(args.fffrun, files, verb, dict((n, d) for d, n in inputs)[name], 2), Path(tmp))
                 if shares:
                     busiest = m[2][1] * shares[0] / 100
                     print(f"  {name:8s} {verb:8s} busiest thread {shares[0]:.1f}% of {m[2][1]:.3f} CPU s: "
-                          f"{m[1][1] / busiest:.2f}x")
+                          f"balance {100 / shares[0]:.2f}x, bound {m[1][1] / busiest:.2f}x")
     csv_bytes = files["records.csv"].stat().st_size
     extra = medians[("csv", "classify")][1][1] - medians[("idx", "classify")][1][1]
     print()
