@@ -41,9 +41,12 @@ public final class FileDescriptorSource: ByteSource {
     private let closesOnDeinit: Bool
     let name: String
     private var offset = 0
+    /// `offset` for other threads: a gzip file is read on the inflating thread while the
+    /// progress line asks how far it got.
+    private let published = PublishedCount()
 
     /// The bytes read so far (for a progress display).
-    public var bytesRead: Int { offset }
+    public var bytesRead: Int { published.value }
 
     /// The size of a regular file at the time of the call (for a progress display); nil for a
     /// pipe, socket or terminal.
@@ -96,6 +99,7 @@ public final class FileDescriptorSource: ByteSource {
             let n = systemRead(fileDescriptor, base, buffer.count)
             if n >= 0 {
                 offset += n
+                published.value = offset
                 return n
             }
             if errno == EINTR { continue }
@@ -113,5 +117,35 @@ public final class FileDescriptorSource: ByteSource {
     private func isReadable() -> Bool {
         var entry = pollfd(fd: fileDescriptor, events: Int16(POLLIN), revents: 0)
         return systemPoll(&entry, 1, 0) > 0
+    }
+}
+
+/// An integer one thread writes and others read, behind a mutex (a few accesses per megabyte
+/// read, so the lock costs nothing measurable).
+private final class PublishedCount: @unchecked Sendable {
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    private var stored = 0
+
+    init() {
+        lock = .allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
+
+    var value: Int {
+        get {
+            pthread_mutex_lock(lock)
+            defer { pthread_mutex_unlock(lock) }
+            return stored
+        }
+        set {
+            pthread_mutex_lock(lock)
+            stored = newValue
+            pthread_mutex_unlock(lock)
+        }
     }
 }

@@ -14,7 +14,7 @@ import Darwin
 ///
 /// Only for inputs whose reads never wait for a producer (regular files): the thread reads
 /// ahead whether or not anybody waits for answers. Memory: `chunks * chunkBytes` (4 MiB by
-/// default) and one thread, both released on deinit.
+/// default) and one thread, both released on deinit (which waits for the thread to stop).
 public final class InflateThread: ByteSource, @unchecked Sendable {
     // @unchecked: each chunk is written by the inflating thread only between a `free` wait and
     // a `filled` signal, and read by the reader only between a `filled` wait and a `free`
@@ -28,6 +28,8 @@ public final class InflateThread: ByteSource, @unchecked Sendable {
     private let chunks: Int
     private var free: UnsafeMutablePointer<sem_t>
     private var filled: UnsafeMutablePointer<sem_t>
+    /// Posted by the thread as the last thing it does (it is detached: nothing joins it).
+    private var exited: UnsafeMutablePointer<sem_t>
     private var thread = pthread_t()
     private var started = false
     private var stopping = false
@@ -51,8 +53,10 @@ public final class InflateThread: ByteSource, @unchecked Sendable {
         errors.initialize(repeating: nil, count: self.chunks)
         free = .allocate(capacity: 1)
         filled = .allocate(capacity: 1)
+        exited = .allocate(capacity: 1)
         sem_init(free, 0, UInt32(self.chunks))
         sem_init(filled, 0, 0)
+        sem_init(exited, 0, 0)
         let context = Unmanaged.passRetained(Box(self)).toOpaque()
         let status = pthread_create(&thread, nil, { context in
             let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
@@ -61,6 +65,7 @@ public final class InflateThread: ByteSource, @unchecked Sendable {
         }, context)
         if status == 0 {
             started = true
+            pthread_detach(thread)
         } else {
             Unmanaged<Box>.fromOpaque(context).release()
         }
@@ -70,12 +75,14 @@ public final class InflateThread: ByteSource, @unchecked Sendable {
         if started {
             stopping = true
             sem_post(free)  // wake the thread if it waits for room
-            pthread_join(thread, nil)
+            while sem_wait(exited) != 0 {}
         }
         sem_destroy(free)
         sem_destroy(filled)
+        sem_destroy(exited)
         free.deallocate()
         filled.deallocate()
+        exited.deallocate()
         errors.deinitialize(count: chunks)
         errors.deallocate()
         count.deallocate()
@@ -84,6 +91,7 @@ public final class InflateThread: ByteSource, @unchecked Sendable {
 
     /// The inflating thread: fills chunks in turn until the end of the stream or an error.
     private func inflate() {
+        defer { sem_post(exited) }  // the last use of `self` on this thread
         var index = 0
         while true {
             while sem_wait(free) != 0 {}
