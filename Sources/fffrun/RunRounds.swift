@@ -14,10 +14,16 @@ import FFFRecords
 /// record, line and column). Output before it is the same too: every record before it is
 /// emitted, in order.
 ///
-/// Text runs are split at line ends into one part per share; each share parses into its own
-/// region of the block, so the number of lines a run should hold is estimated from the lines
-/// read so far (a part with more lines than its region stops at the region's end and the round
-/// ends there: only that work is redone). Binary runs are split by record count.
+/// Text runs are split at line ends into equal parts, one per share; each share parses into its
+/// own region of the block, so the number of lines a run should hold is estimated from the
+/// lines read so far (a part with more lines than its region stops at the region's end and the
+/// round ends there: only that work is redone). Binary runs are split into equal record counts.
+///
+/// The parts are equal although the calling thread also reads and writes between rounds: those
+/// happen while the other threads wait for the next round, so a smaller part for the caller
+/// only makes the others' parts, and the round, longer. (Measured on 1,000,000 MNIST records,
+/// 2 cores: parts sized to even out the caller's extra work made CSV rounds 1.34x slower, by
+/// overfilled regions redone, and IDX rounds 1.05x to 1.11x slower.)
 ///
 /// Memory: a few integers per share, allocated once.
 final class RunRounds {
@@ -30,16 +36,6 @@ final class RunRounds {
     private let usedBytes: UnsafeMutableBufferPointer<Int>
     /// The bytes a text run aims at: the lines that fill about 85% of every region.
     private(set) var textTarget: Int
-    /// Per share: the time its last round took.
-    private let seconds: UnsafeMutableBufferPointer<Double>
-    /// The calling thread's own work between two rounds (emitting, reading), in records' worth
-    /// of share work (a running average): share 0, on the calling thread, gets that many fewer
-    /// records than the others, so that all finish together.
-    private var callerLoad = 0.0
-    /// When the last round's shares finished, when the rounds follow each other directly.
-    private var lastEnd: ContinuousClock.Instant?
-    /// The average bytes of a line, for the text target.
-    private var lineBytes = 0.0
     /// Per share, room for one slice of records: decoded there and evaluated from there, the
     /// same few hundred KiB again and again, they stay in the core's cache.
     private let scratch: UnsafeMutableBufferPointer<Float>
@@ -53,8 +49,6 @@ final class RunRounds {
         partBytes = .allocate(capacity: shares)
         usedBytes = .allocate(capacity: shares)
         for buffer in [first, decoded, partBytes, usedBytes] { buffer.initialize(repeating: 0) }
-        seconds = .allocate(capacity: shares)
-        seconds.initialize(repeating: 0)
         scratchStride = Self.slice * engine.model.inputWidth
         scratch = .allocate(capacity: shares * scratchStride)
         scratch.initialize(repeating: 0)
@@ -66,25 +60,7 @@ final class RunRounds {
         decoded.deallocate()
         partBytes.deallocate()
         usedBytes.deallocate()
-        seconds.deallocate()
         scratch.deallocate()
-    }
-
-    /// The share of a round's records that share 0 takes: `1 / T` less the caller's load.
-    private func firstShare(records: Double) -> Double {
-        let shares = Double(engine.threadCount)
-        if shares == 1 || records <= 0 { return 1 }
-        let share = (records - (shares - 1) * callerLoad) / shares / records
-        return min(1 / shares, max(0.25 / shares, share))
-    }
-
-    /// Learns the caller's load from the gap before this round and the shares' times.
-    private func measure(gap: Double?, records: Int, shares: Int) {
-        var busy = 0.0
-        for share in 0..<shares { busy += seconds[share] }
-        guard let gap, shares > 1, records > 0, busy > 0 else { return }
-        let load = gap / (busy / Double(records))
-        callerLoad = callerLoad == 0 ? load : 0.8 * callerLoad + 0.2 * load
     }
 
     /// Records decoded and evaluated at once within a share: few enough that their values
@@ -94,12 +70,8 @@ final class RunRounds {
     /// Sets the text target from an average line length in bytes.
     func estimateLines(averageBytes: Double) {
         guard averageBytes.isFinite, averageBytes > 0 else { return }
-        lineBytes = averageBytes
-        // The parts after the first are the largest: each must fit its region.
-        let shares = Double(engine.threadCount)
-        let first = firstShare(records: Double(engine.blockCapacity))
-        let largest = shares == 1 ? 1 : max(first, (1 - first) / (shares - 1))
-        let lines = Double(engine.region(0).count) * 0.85 / largest
+        // Each part, a `1 / threadCount` of the run, must fit its share's region.
+        let lines = Double(engine.region(0).count) * 0.85 * Double(engine.threadCount)
         textTarget = max(4096, min(64 << 20, Int(lines * averageBytes)))
     }
 
@@ -128,20 +100,16 @@ final class RunRounds {
         let decoder = reader.runDecoder
         let engine = self.engine
         let first = self.first, decoded = self.decoded, partBytes = self.partBytes, usedBytes = self.usedBytes
-        let seconds = self.seconds, scratch = self.scratch, scratchStride = self.scratchStride
-        let gap = lastEnd.map { ProgressLine.seconds(ContinuousClock.now - $0) }
+        let scratch = self.scratch, scratchStride = self.scratchStride
         let shares: Int
         if run.isText {
             shares = engine.threadCount
-            let lines = lineBytes > 0 ? Double(run.bytes.count) / lineBytes : Double(engine.blockCapacity)
-            let parts = decoder.split(run.bytes, parts: shares, firstShare: firstShare(records: lines))
+            let parts = decoder.split(run.bytes, parts: shares)
             for share in 0..<shares {
                 first[share] = engine.region(share).lowerBound
                 partBytes[share] = parts[share].count
             }
             engine.runShares(shares) { share in
-                let start = ContinuousClock.now
-                defer { seconds[share] = ProgressLine.seconds(ContinuousClock.now - start) }
                 let region = engine.region(share), part = parts[share]
                 // Parse and evaluate a slice at a time, so that a slice's values are still in
                 // the core's cache when they are evaluated.
@@ -163,19 +131,12 @@ final class RunRounds {
             }
         } else {
             shares = min(engine.threadCount, max(1, run.count / BatchEngine.minimumShare))
-            // Share 0 takes its smaller part first, the others equal parts of the rest.
-            let zero = shares == engine.threadCount ? Int(Double(run.count) * firstShare(records: Double(run.count)))
-                : run.count / shares
-            for share in 0..<shares {
-                first[share] = share == 0 ? 0 : zero + (share - 1) * (run.count - zero) / (shares - 1)
-            }
+            for share in 0..<shares { first[share] = share * run.count / shares }
             for share in 0..<shares {
                 let end = share + 1 < shares ? first[share + 1] : run.count
                 partBytes[share] = (end - first[share]) * run.recordBytes
             }
             engine.runShares(shares) { share in
-                let start = ContinuousClock.now
-                defer { seconds[share] = ProgressLine.seconds(ContinuousClock.now - start) }
                 let from = first[share], to = share + 1 < shares ? first[share + 1] : run.count
                 var at = from
                 while at < to {
@@ -191,10 +152,6 @@ final class RunRounds {
                 work(share, from ..< at)
             }
         }
-        var total = 0
-        for share in 0..<shares { total += decoded[share] }
-        measure(gap: gap, records: total, shares: shares)
-        lastEnd = ContinuousClock.now
         var outcome = Outcome(records: 0, needsReader: false)
         var bytes = 0
         var stopped = false
@@ -220,7 +177,6 @@ final class RunRounds {
             }
         }
         reader.commit(records: outcome.records, bytes: bytes)
-        if outcome.needsReader { lastEnd = nil }  // the reader's records come before the next round
         if run.isText && outcome.records > 0 {
             estimateLines(averageBytes: Double(bytes) / Double(outcome.records))
         }
