@@ -519,17 +519,13 @@ extension RecordReader {
 
         /// Splits a text run's bytes into `parts` consecutive pieces of about equal size, each
         /// ending at a line end (some may be empty). O(parts + longest line).
-        /// With `firstShare` (0 ... 1), the first part gets about that share of the bytes and
-        /// the others equal shares of the rest.
-        public func split(_ bytes: UnsafeRawBufferPointer, parts: Int, firstShare: Double? = nil) -> [Range<Int>] {
+        public func split(_ bytes: UnsafeRawBufferPointer, parts: Int) -> [Range<Int>] {
             var ranges: [Range<Int>] = []
             ranges.reserveCapacity(parts)
             guard let base = bytes.baseAddress else { return Array(repeating: 0..<0, count: parts) }
-            let first = min(1, max(0, firstShare ?? 1 / Double(parts)))
             var from = 0
             for k in 1...parts {
-                let share = parts == 1 ? 1 : first + Double(k - 1) * (1 - first) / Double(parts - 1)
-                var to = k == parts ? bytes.count : min(bytes.count, max(from, Int(Double(bytes.count) * share)))
+                var to = k == parts ? bytes.count : min(bytes.count, max(from, bytes.count * k / parts))
                 if to < bytes.count && to > from {
                     // Move to just after the next line end at or after `to - 1`.
                     if let found = memchr(base + (to - 1), 0x0A, bytes.count - (to - 1)) {
