@@ -65,4 +65,13 @@ static inline __attribute__((always_inline)) fff_vf4 fff_i8x4(const int8_t *p)
     return __builtin_convertvector(b, fff_vf4);
 }
 
+typedef uint8_t fff_vub4 __attribute__((vector_size(4)));
+
+static inline __attribute__((always_inline)) fff_vf4 fff_u8x4(const uint8_t *p)
+{
+    fff_vub4 b;
+    memcpy(&b, p, sizeof b);
+    return __builtin_convertvector(b, fff_vf4);
+}
+
 #endif

@@ -157,6 +157,25 @@ INL void FN(prep)(const fff_plan *p, const float *raw, int preprocessed, float *
         x[i] = FMA_S(raw[i], scale[i], offset[i]);
 }
 
+/* The same for a record of unsigned bytes: each byte widened to float32 (exact), then as above,
+ * so the result is bitwise that of `prep` on the bytes converted to float first. */
+INL void FN(prep_u8)(const fff_plan *p, const uint8_t *raw, int preprocessed, float *x)
+{
+    const int64_t width = p->input_width;
+    for (int64_t i = width; i < p->input_stride; i++) x[i] = 0.0f;
+    int64_t i = 0;
+    if (preprocessed || p->scale == NULL) {
+        for (; i + VW <= width; i += VW) VSTORE(x + i, CVT_U8(raw + i));
+        for (; i < width; i++) x[i] = (float)raw[i];
+        return;
+    }
+    const float *scale = p->scale, *offset = p->offset;
+    for (; i + VW <= width; i += VW)
+        VSTORE(x + i, FMA_V(CVT_U8(raw + i), VLOAD(scale + i), VLOAD(offset + i)));
+    for (; i < width; i++)
+        x[i] = FMA_S((float)raw[i], scale[i], offset[i]);
+}
+
 /* ---- node scores: C records against one weight row, four accumulators per record ---------- */
 
 INL void FN(node_dots)(const int T, const int C, const void *w, const float *const *xs, int64_t n,
@@ -708,8 +727,9 @@ int32_t FN(fff_predict_one)(const fff_plan *p, const fff_workspace *ws, const fl
     }
 }
 
-void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const float *raw,
-                           int64_t count, int pre, float *out, int32_t *leaves)
+/* The batched path for records of float32 (`bytes` 0) or of unsigned bytes (`bytes` 1). */
+INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const void *raw,
+                               int bytes, int64_t count, int pre, float *out, int32_t *leaves)
 {
     const int64_t I = p->input_stride, O = p->output_stride, H = p->leaf_width;
     const int64_t width = p->input_width, owidth = p->output_width;
@@ -723,7 +743,10 @@ void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const flo
         const int64_t left = count - start;
         const int nb = (int)(left < ws->batch_capacity ? left : ws->batch_capacity);
         for (int r = 0; r < nb; r++) {
-            FN(prep)(p, raw + (start + r) * width, pre, ws->batch_x + r * I);
+            if (bytes)
+                FN(prep_u8)(p, (const uint8_t *)raw + (start + r) * width, pre, ws->batch_x + r * I);
+            else
+                FN(prep)(p, (const float *)raw + (start + r) * width, pre, ws->batch_x + r * I);
             node[r] = 0;
             perm[r] = r;
         }
@@ -853,3 +876,15 @@ void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const flo
 
 #undef vf
 #undef vfu
+
+void FN(fff_predict_batch)(const fff_plan *p, const fff_workspace *ws, const float *raw,
+                           int64_t count, int pre, float *out, int32_t *leaves)
+{
+    FN(predict_batch_any)(p, ws, raw, 0, count, pre, out, leaves);
+}
+
+void FN(fff_predict_batch_u8)(const fff_plan *p, const fff_workspace *ws, const uint8_t *raw,
+                              int64_t count, int pre, float *out, int32_t *leaves)
+{
+    FN(predict_batch_any)(p, ws, raw, 1, count, pre, out, leaves);
+}

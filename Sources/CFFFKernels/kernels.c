@@ -11,7 +11,9 @@
                                 float *);                                                        \
     int32_t fff_leaf_one_##s(const fff_plan *, const fff_workspace *, const float *, int);     \
     void fff_predict_batch_##s(const fff_plan *, const fff_workspace *, const float *, int64_t, \
-                               int, float *, int32_t *);
+                               int, float *, int32_t *);                                        \
+    void fff_predict_batch_u8_##s(const fff_plan *, const fff_workspace *, const uint8_t *,     \
+                                  int64_t, int, float *, int32_t *);
 
 DECLARE_PATH(portable)
 #if defined(__x86_64__)
@@ -113,6 +115,24 @@ void fff_predict_batch(const fff_plan *plan, const fff_workspace *ws, const floa
 #endif
     default:
         fff_predict_batch_portable(plan, ws, raw, count, preprocessed, out, leaves);
+        return;
+    }
+}
+
+void fff_predict_batch_u8(const fff_plan *plan, const fff_workspace *ws, const uint8_t *raw,
+                          int64_t count, int preprocessed, float *out, int32_t *leaves)
+{
+    switch (plan->kernel) {
+#if defined(__x86_64__)
+    case FFF_KERNEL_AVX512:
+        fff_predict_batch_u8_avx512(plan, ws, raw, count, preprocessed, out, leaves);
+        return;
+    case FFF_KERNEL_AVX2:
+        fff_predict_batch_u8_avx2(plan, ws, raw, count, preprocessed, out, leaves);
+        return;
+#endif
+    default:
+        fff_predict_batch_u8_portable(plan, ws, raw, count, preprocessed, out, leaves);
         return;
     }
 }

@@ -20,6 +20,7 @@
 #define CVT_F16(p) fff_f16x4((const uint16_t *)(p))
 #define CVT_BF16(p) fff_bf16x4((const uint16_t *)(p))
 #define CVT_I8(p) fff_i8x4((const int8_t *)(p))
+#define CVT_U8(p) fff_u8x4((const uint8_t *)(p))
 #ifndef TILE_RB
 #define TILE_RB 4
 #endif

@@ -36,7 +36,32 @@ extension InferenceModel {
                           input == .preprocessed ? 1 : 0, outputs.baseAddress!, leaves?.baseAddress)
     }
 
-    /// Array form of ``predictBatch(_:into:leaves:workspace:input:)`` returning the outputs
+    /// ``predictBatch(_:into:leaves:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_,_)`` for
+    /// records of unsigned bytes (0 ... 255, as IDX and raw u8 files hold them): record `r`'s
+    /// feature `i` is `records[r * inputWidth + i]`. Each byte is widened to `Float` (exactly) as
+    /// the kernels copy the record in, so the results are bitwise those of the `Float` form on the
+    /// same values, without a `Float` copy of the records.
+    ///
+    /// - Precondition: as the `Float` form, with `records.count` bytes.
+    /// - Complexity: as the `Float` form; no allocation.
+    public func predictBatch(_ records: UnsafeBufferPointer<UInt8>, into outputs: UnsafeMutableBufferPointer<Float>,
+                             leaves: UnsafeMutableBufferPointer<Int32>? = nil, workspace: Workspace,
+                             input: InputForm = .raw) {
+        precondition(records.count % inputWidth == 0,
+                     "\(records.count) values are not a whole number of records of \(inputWidth) features")
+        let count = records.count / inputWidth
+        precondition(outputs.count == count * outputWidth,
+                     "outputs have room for \(outputs.count) values; \(count) records need \(count * outputWidth)")
+        if let leaves {
+            precondition(leaves.count == count, "leaves have room for \(leaves.count) indices; \(count) records need \(count)")
+        }
+        checkWorkspace(workspace)
+        guard count > 0 else { return }
+        fff_predict_batch_u8(plan, workspace.pointer, records.baseAddress!, Int64(count),
+                             input == .preprocessed ? 1 : 0, outputs.baseAddress!, leaves?.baseAddress)
+    }
+
+    /// Array form of ``predictBatch(_:into:leaves:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_,_)`` returning the outputs
     /// (`count * outputWidth` floats, record-major) and the leaf of each record.
     /// - Complexity: as the unsafe form, plus the two result arrays.
     public func predictBatch(_ records: [Float], workspace: Workspace,

@@ -8,7 +8,7 @@ import FFFFormat
 /// and any number of threads may call it at once, each with its own ``Workspace``. Inference
 /// never allocates: once the model and a workspace exist, ``predict(_:into:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_)``,
 /// ``classify(_:workspace:input:)-(UnsafeBufferPointer<Float>,_,_)``, ``leafIndex(_:workspace:input:)-(UnsafeBufferPointer<Float>,_,_)`` and
-/// ``predictBatch(_:into:leaves:workspace:input:)`` touch only memory that already exists.
+/// ``predictBatch(_:into:leaves:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_,_)`` touch only memory that already exists.
 ///
 /// Repacked layouts (the file keeps its canonical one): every row is zero-padded to a multiple of
 /// 16 elements and every tensor starts on a 64-byte boundary (so does every float32 row); node

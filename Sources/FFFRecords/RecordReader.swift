@@ -474,6 +474,11 @@ extension RecordReader {
         let allowNonFinite: Bool
         let maxLineBytes: Int
 
+        /// Binary records of unsigned bytes (u8, IDX of type 0x08): each value is its byte, and
+        /// every record is plain, so the bytes of a run can be evaluated as they are
+        /// (`InferenceModel.predictBatch` over `UInt8`) without ``decode(_:records:into:)``.
+        public var recordsAreBytes: Bool { separator == nil && element.kind == .unsigned && element.size == 1 }
+
         /// Binary: decodes records `records` of `run` into `out` (record-major, `width` Floats
         /// each) and returns how many were decoded before the first record that the reader
         /// would refuse (a NaN or infinity without `allowNonFinite`), or all of them.

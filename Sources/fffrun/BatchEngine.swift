@@ -142,6 +142,19 @@ final class BatchEngine {
             workspace: workspaces[share], input: inputForm)
     }
 
+    /// ``evaluate(share:inputs:as:)`` for records of unsigned bytes at `bytes` (`records.count *
+    /// inputWidth` of them): the kernels widen each byte as they copy the record in, with the
+    /// same results bit for bit.
+    func evaluate(share: Int, bytes: UnsafePointer<UInt8>, as records: Range<Int>) {
+        if records.isEmpty { return }
+        let outputWidth = model.outputWidth
+        model.predictBatch(
+            UnsafeBufferPointer(start: bytes, count: records.count * model.inputWidth),
+            into: UnsafeMutableBufferPointer(rebasing: outputs[records.lowerBound * outputWidth ..< records.upperBound * outputWidth]),
+            leaves: UnsafeMutableBufferPointer(rebasing: leaves[records]),
+            workspace: workspaces[share], input: inputForm)
+    }
+
     /// Evaluates records `0 ..< count` of the block: ``evaluate(_:then:)`` of `0 ..< count`.
     func evaluate(count: Int, then: (Int, Range<Int>) -> Void) {
         evaluate(0 ..< count, then: then)

@@ -139,6 +139,12 @@ final class RunRounds {
             engine.runShares(shares) { share in
                 let from = first[share], to = share + 1 < shares ? first[share + 1] : run.count
                 var at = from
+                if decoder.recordsAreBytes, let base = run.bytes.baseAddress {
+                    // u8 records go to the kernels as they are (no Float copy, no decode pass).
+                    let bytes = base.assumingMemoryBound(to: UInt8.self) + from * run.recordBytes
+                    engine.evaluate(share: share, bytes: bytes, as: from ..< to)
+                    at = to
+                }
                 while at < to {
                     let end = min(to, at + Self.slice)
                     let values = scratch.baseAddress! + share * scratchStride

@@ -161,6 +161,15 @@ int32_t fff_leaf_one(const fff_plan *plan, const fff_workspace *ws, const float 
 void fff_predict_batch(const fff_plan *plan, const fff_workspace *ws, const float *raw,
                        int64_t count, int preprocessed, float *out, int32_t *leaves);
 
+/*
+ * `fff_predict_batch` for records of unsigned bytes (`raw[r * input_width + i]`, 0 ... 255, as
+ * IDX and raw u8 files hold them): each byte is widened to float32 (exactly) as the record is
+ * copied in, so the results are bitwise those of `fff_predict_batch` on the same values given as
+ * floats, without a float copy of the records. Same cost; no allocation.
+ */
+void fff_predict_batch_u8(const fff_plan *plan, const fff_workspace *ws, const uint8_t *raw,
+                          int64_t count, int preprocessed, float *out, int32_t *leaves);
+
 /* The mixing weights of a master leaf: *leaf_share = s = 1 / (1 + exp(-k)) and
  * *master_share = 1 - s, both computed in double and rounded once. */
 void fff_mixing_weights(float k, float *leaf_share, float *master_share);
