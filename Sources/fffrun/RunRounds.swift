@@ -5,8 +5,9 @@ import FFFRecords
 /// or lines already in its buffer), each share of the engine decodes (binary) or parses (text)
 /// its part of the run a slice at a time into a scratch of its own and evaluates it (u8 records
 /// go to the kernels as they are, which widen each byte as they copy the record in), then does
-/// the caller's work on it (formatting, counting) on its own thread; then, on the calling thread and in stream
-/// order, the caller emits each share's records and the reader is told how far the round went.
+/// the caller's work on it (formatting, counting) on its own thread; then, on the calling
+/// thread and in stream order, the caller emits each share's records and the reader is told how
+/// far the round went.
 ///
 /// Where a share meets anything but a plain record (a bad value, a blank or comment line, an
 /// overlong line), it stops there: the shares before it and its records before that point count,
