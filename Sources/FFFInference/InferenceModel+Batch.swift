@@ -22,15 +22,7 @@ extension InferenceModel {
     public func predictBatch(_ records: UnsafeBufferPointer<Float>, into outputs: UnsafeMutableBufferPointer<Float>,
                              leaves: UnsafeMutableBufferPointer<Int32>? = nil, workspace: Workspace,
                              input: InputForm = .raw) {
-        precondition(records.count % inputWidth == 0,
-                     "\(records.count) values are not a whole number of records of \(inputWidth) features")
-        let count = records.count / inputWidth
-        precondition(outputs.count == count * outputWidth,
-                     "outputs have room for \(outputs.count) values; \(count) records need \(count * outputWidth)")
-        if let leaves {
-            precondition(leaves.count == count, "leaves have room for \(leaves.count) indices; \(count) records need \(count)")
-        }
-        checkWorkspace(workspace)
+        let count = checkedBatchCount(values: records.count, outputs: outputs, leaves: leaves, workspace: workspace)
         guard count > 0 else { return }
         fff_predict_batch(plan, workspace.pointer, records.baseAddress!, Int64(count),
                           input == .preprocessed ? 1 : 0, outputs.baseAddress!, leaves?.baseAddress)
@@ -47,18 +39,26 @@ extension InferenceModel {
     public func predictBatch(_ records: UnsafeBufferPointer<UInt8>, into outputs: UnsafeMutableBufferPointer<Float>,
                              leaves: UnsafeMutableBufferPointer<Int32>? = nil, workspace: Workspace,
                              input: InputForm = .raw) {
-        precondition(records.count % inputWidth == 0,
-                     "\(records.count) values are not a whole number of records of \(inputWidth) features")
-        let count = records.count / inputWidth
+        let count = checkedBatchCount(values: records.count, outputs: outputs, leaves: leaves, workspace: workspace)
+        guard count > 0 else { return }
+        fff_predict_batch_u8(plan, workspace.pointer, records.baseAddress!, Int64(count),
+                             input == .preprocessed ? 1 : 0, outputs.baseAddress!, leaves?.baseAddress)
+    }
+
+    /// The records in a batch of `values` inputs, after the preconditions of the batch calls
+    /// (whole records, room for every output and leaf, a workspace that fits).
+    private func checkedBatchCount(values: Int, outputs: UnsafeMutableBufferPointer<Float>,
+                                   leaves: UnsafeMutableBufferPointer<Int32>?, workspace: Workspace) -> Int {
+        precondition(values % inputWidth == 0,
+                     "\(values) values are not a whole number of records of \(inputWidth) features")
+        let count = values / inputWidth
         precondition(outputs.count == count * outputWidth,
                      "outputs have room for \(outputs.count) values; \(count) records need \(count * outputWidth)")
         if let leaves {
             precondition(leaves.count == count, "leaves have room for \(leaves.count) indices; \(count) records need \(count)")
         }
         checkWorkspace(workspace)
-        guard count > 0 else { return }
-        fff_predict_batch_u8(plan, workspace.pointer, records.baseAddress!, Int64(count),
-                             input == .preprocessed ? 1 : 0, outputs.baseAddress!, leaves?.baseAddress)
+        return count
     }
 
     /// Array form of ``predictBatch(_:into:leaves:workspace:input:)-(UnsafeBufferPointer<Float>,_,_,_,_)`` returning the outputs

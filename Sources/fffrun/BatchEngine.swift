@@ -121,25 +121,16 @@ final class BatchEngine {
     /// Evaluates records `records` of the block on the calling thread with share `share`'s
     /// workspace (from within ``runShares(_:_:)``).
     func evaluate(share: Int, _ records: Range<Int>) {
-        if records.isEmpty { return }
-        let width = model.inputWidth, outputWidth = model.outputWidth
-        model.predictBatch(
-            UnsafeBufferPointer(rebasing: inputs[records.lowerBound * width ..< records.upperBound * width]),
-            into: UnsafeMutableBufferPointer(rebasing: outputs[records.lowerBound * outputWidth ..< records.upperBound * outputWidth]),
-            leaves: UnsafeMutableBufferPointer(rebasing: leaves[records]),
-            workspace: workspaces[share], input: inputForm)
+        evaluate(share: share, inputs: inputs.baseAddress! + records.lowerBound * model.inputWidth, as: records)
     }
 
     /// Evaluates the `records.count` records at `inputs` (record-major, any memory of the
     /// caller's) as records `records` of the block: outputs and leaves go to the block.
     func evaluate(share: Int, inputs: UnsafePointer<Float>, as records: Range<Int>) {
         if records.isEmpty { return }
-        let outputWidth = model.outputWidth
-        model.predictBatch(
-            UnsafeBufferPointer(start: inputs, count: records.count * model.inputWidth),
-            into: UnsafeMutableBufferPointer(rebasing: outputs[records.lowerBound * outputWidth ..< records.upperBound * outputWidth]),
-            leaves: UnsafeMutableBufferPointer(rebasing: leaves[records]),
-            workspace: workspaces[share], input: inputForm)
+        let (outputs, leaves) = results(of: records)
+        model.predictBatch(UnsafeBufferPointer(start: inputs, count: records.count * model.inputWidth),
+                           into: outputs, leaves: leaves, workspace: workspaces[share], input: inputForm)
     }
 
     /// ``evaluate(share:inputs:as:)`` for records of unsigned bytes at `bytes` (`records.count *
@@ -147,12 +138,16 @@ final class BatchEngine {
     /// same results bit for bit.
     func evaluate(share: Int, bytes: UnsafePointer<UInt8>, as records: Range<Int>) {
         if records.isEmpty { return }
+        let (outputs, leaves) = results(of: records)
+        model.predictBatch(UnsafeBufferPointer(start: bytes, count: records.count * model.inputWidth),
+                           into: outputs, leaves: leaves, workspace: workspaces[share], input: inputForm)
+    }
+
+    /// The block's outputs and leaves of records `records`.
+    private func results(of records: Range<Int>) -> (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Int32>) {
         let outputWidth = model.outputWidth
-        model.predictBatch(
-            UnsafeBufferPointer(start: bytes, count: records.count * model.inputWidth),
-            into: UnsafeMutableBufferPointer(rebasing: outputs[records.lowerBound * outputWidth ..< records.upperBound * outputWidth]),
-            leaves: UnsafeMutableBufferPointer(rebasing: leaves[records]),
-            workspace: workspaces[share], input: inputForm)
+        return (UnsafeMutableBufferPointer(rebasing: outputs[records.lowerBound * outputWidth ..< records.upperBound * outputWidth]),
+                UnsafeMutableBufferPointer(rebasing: leaves[records]))
     }
 
     /// Evaluates records `0 ..< count` of the block: ``evaluate(_:then:)`` of `0 ..< count`.
@@ -172,16 +167,9 @@ final class BatchEngine {
         if count == 0 { return }
         let first = records.lowerBound
         let shares = min(threadCount, max(1, count / Self.minimumShare))
-        let width = model.inputWidth, outputWidth = model.outputWidth
         func work(_ share: Int) {
             let range = (first + share * count / shares) ..< (first + (share + 1) * count / shares)
-            if !range.isEmpty {
-                self.model.predictBatch(
-                    UnsafeBufferPointer(rebasing: self.inputs[range.lowerBound * width ..< range.upperBound * width]),
-                    into: UnsafeMutableBufferPointer(rebasing: self.outputs[range.lowerBound * outputWidth ..< range.upperBound * outputWidth]),
-                    leaves: UnsafeMutableBufferPointer(rebasing: self.leaves[range]),
-                    workspace: self.workspaces[share], input: self.inputForm)
-            }
+            self.evaluate(share: share, range)
             then(share, range)
         }
         if let pool, shares > 1 {
