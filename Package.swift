@@ -57,10 +57,13 @@ let package = Package(
             name: "FFFInference",
             dependencies: ["FFFFormat", "CFFFKernels"]
         ),
+        // CSV/TSV lines of plain integer fields with AVX2, chosen at run time (target
+        // attributes, no compiler flags); FFFRecords has the portable path.
+        .target(name: "CFFFTextParsing"),
         // Streaming record parsers (CSV/TSV/text, raw binary, IDX, NPY, gzip) used by fffrun.
         .target(
             name: "FFFRecords",
-            dependencies: ["CZlib", "CIsal"]
+            dependencies: ["CZlib", "CIsal", "CFFFTextParsing"]
         ),
         // Umbrella: `import FastFeedforward` brings both.
         .target(
