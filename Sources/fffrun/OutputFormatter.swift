@@ -192,9 +192,17 @@ final class OutputFormatter {
     /// Fills `ranked` with the best `rankedCount` classes, best first. O(O * K).
     private func rank(_ outputs: UnsafePointer<Float>) {
         if rankedCount == 1 {
-            // The argmax alone: the same class as the ranking below, without its bookkeeping.
+            // The argmax alone: the same class as the ranking below, without its bookkeeping,
+            // and without branches on the values (a new best is a coin toss for the branch
+            // predictor: 3.1 % -> 1.6 % of IDX classify's perf samples).
             var best = 0
-            for o in 1..<max(1, outputWidth) where Self.beats(outputs[o], outputs[best]) { best = o }
+            var bestValue = outputs[0]
+            for o in 1..<max(1, outputWidth) {
+                let value = outputs[o]
+                let better = !bestValue.isNaN && (value.isNaN || value > bestValue)
+                best = better ? o : best
+                bestValue = better ? value : bestValue
+            }
             ranked[0] = best
             return
         }
