@@ -1,10 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 private let systemRead = Glibc.read
+private let systemPread = Glibc.pread
 private let systemPoll = Glibc.poll
 #elseif canImport(Darwin)
 import Darwin
 private let systemRead = Darwin.read
+private let systemPread = Darwin.pread
 private let systemPoll = Darwin.poll
 #endif
 
@@ -106,6 +108,44 @@ public final class FileDescriptorSource: ByteSource {
             let reason = String(cString: strerror(errno))
             throw RecordError(.io, "cannot read \(name) at byte \(offset): \(reason)", byteOffset: offset)
         }
+    }
+
+    /// The file offset the next `read(2)` starts at: for a regular file whose offset can be
+    /// asked (`lseek(2)`), else nil.
+    public var filePosition: Int? {
+        guard isRegularFile else { return nil }
+        let position = lseek(fileDescriptor, 0, SEEK_CUR)
+        return position >= 0 ? Int(position) : nil
+    }
+
+    /// Reads `buffer.count` bytes at file offset `position` (`pread(2)`, retried on EINTR and
+    /// after short reads) and returns how many it got: fewer at the end of the file or at an
+    /// error, which the next ``read(into:)`` there meets again and reports. Does not move the
+    /// descriptor's offset (see ``skip(_:)``); any number of threads may call it at once.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at position: Int) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var done = 0
+        while done < buffer.count {
+            let n = systemPread(fileDescriptor, base + done, buffer.count - done, off_t(position + done))
+            if n > 0 {
+                done += n
+            } else if n == 0 || errno != EINTR {
+                break
+            }
+        }
+        return done
+    }
+
+    /// Moves the descriptor's offset `count` bytes on, past bytes taken with
+    /// ``read(into:at:)``, as reading them would have. Throws `.io` if the offset cannot move.
+    public func skip(_ count: Int) throws(RecordError) {
+        guard count > 0 else { return }
+        if lseek(fileDescriptor, off_t(count), SEEK_CUR) < 0 {
+            let reason = String(cString: strerror(errno))
+            throw RecordError(.io, "cannot read \(name) at byte \(offset): \(reason)", byteOffset: offset)
+        }
+        offset += count
+        published.value = offset
     }
 
     /// Whether a `read(2)` now would return without waiting for a producer: always for a

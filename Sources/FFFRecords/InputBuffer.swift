@@ -64,6 +64,21 @@ final class InputBuffer {
         return n
     }
 
+    /// Makes room for `count` bytes from `start` on without reading (moving the bytes at hand
+    /// to the front, or growing the buffer), for bytes that others write there
+    /// (``extend(by:)``). May move `storage`.
+    func reserve(_ count: Int) {
+        if start + count <= capacity { return }
+        if count <= capacity { compact() } else { grow(to: count) }
+    }
+
+    /// The `count` bytes after the last byte read were written by someone else (reads of a
+    /// run's parts): they count as read.
+    func extend(by count: Int) {
+        precondition(count >= 0 && end + count <= capacity, "extend beyond the buffer")
+        end += count
+    }
+
     /// Marks `count` bytes at hand as consumed.
     @inline(__always) func consume(_ count: Int) { start += count }
 

@@ -51,6 +51,16 @@ public final class RecordReader {
     public var bytesConsumed: Int { buffer.offset(of: buffer.start) }
 
     let buffer: InputBuffer
+
+    /// Whether ``nextRun(maxRecords:targetBytes:mayRead:)`` may hand out binary runs of a
+    /// regular file before their bytes are read, for the threads that decode them to read
+    /// their own parts (``Run/fill(records:)``): the copy out of the page cache then runs on
+    /// every core, each part into the cache of the core that uses it, instead of on one core
+    /// while the others wait. Pipes, gzip and text are read as before.
+    public var readsRunsInParts = false
+    /// A run handed out with unread parts: the bytes at hand before it, and the file offset of
+    /// the first byte not read (the descriptor's offset, which `pread` leaves alone).
+    private var partsPending: (atHand: Int, file: FileDescriptorSource)?
     private var prepared = false
     private var failure: RecordError?
     private let maxLineBytes: Int
@@ -93,6 +103,7 @@ public final class RecordReader {
     /// values. O(record bytes); no allocation in the steady state.
     public func next(into record: UnsafeMutableBufferPointer<Float>) throws(RecordError) -> Bool {
         precondition(record.count >= expectedWidth, "the record buffer holds \(record.count) Floats; \(expectedWidth) are needed")
+        if partsPending != nil { commit(records: 0, bytes: 0) }
         if let failure { throw failure }
         do {
             if !prepared { try prepare() }
@@ -460,8 +471,44 @@ extension RecordReader {
         public let count: Int
         /// Bytes per record (binary); 0 for text.
         public let recordBytes: Int
+        /// Bytes from this index on are not read yet (``fill(records:)`` reads them);
+        /// `bytes.count` when every byte is at hand.
+        let unreadFrom: Int
+        /// The file the unread bytes come from, and the offset of `bytes[unreadFrom]` in it.
+        let file: FileDescriptorSource?
+        let fileOffset: Int
+
+        init(bytes: UnsafeRawBufferPointer, count: Int, recordBytes: Int) {
+            self.init(bytes: bytes, count: count, recordBytes: recordBytes, unreadFrom: bytes.count, file: nil, fileOffset: 0)
+        }
+
+        init(bytes: UnsafeRawBufferPointer, count: Int, recordBytes: Int, unreadFrom: Int,
+             file: FileDescriptorSource?, fileOffset: Int) {
+            self.bytes = bytes
+            self.count = count
+            self.recordBytes = recordBytes
+            self.unreadFrom = unreadFrom
+            self.file = file
+            self.fileOffset = fileOffset
+        }
+
         /// Whether the run holds lines of text.
         public var isText: Bool { recordBytes == 0 }
+
+        /// Binary: makes records `records` of the run readable, reading those of their bytes
+        /// not at hand yet from the file (one `pread`), and returns how many of them, from the
+        /// first, are whole: fewer only where the file ended or failed early (the reader's
+        /// `next` then meets that end or error at the same record). Threads may fill disjoint
+        /// ranges at once. O(bytes read).
+        public func fill(records: Range<Int>) -> Int {
+            let from = records.lowerBound * recordBytes, to = records.upperBound * recordBytes
+            let unread = max(from, unreadFrom)
+            guard unread < to, let file, let base = bytes.baseAddress else { return records.count }
+            let got = file.read(into: UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: base + unread),
+                                                                    count: to - unread),
+                                at: fileOffset + (unread - unreadFrom))
+            return (unread + got - from) / recordBytes
+        }
     }
 
     /// What decodes the records of a ``Run``: a value that any number of threads may use at
@@ -563,6 +610,7 @@ extension RecordReader {
     /// A read error after whole records is kept for the next read, so that those records are
     /// delivered first and the error names the same record as `next` would.
     public func nextRun(maxRecords: Int, targetBytes: Int, mayRead: () -> Bool) throws(RecordError) -> Run? {
+        if partsPending != nil { commit(records: 0, bytes: 0) }
         if failure != nil || !prepared || maxRecords < 1 { return nil }
         guard let format else { return nil }
         do {
@@ -585,6 +633,18 @@ extension RecordReader {
     /// Marks the first `records` records of the last run, `bytes` bytes (for text, whole lines
     /// each holding one record), as read.
     public func commit(records: Int, bytes: Int) {
+        if let (atHand, file) = partsPending {
+            // Of a run read in parts, the committed bytes beyond those at hand before it count
+            // as read; the rest is read again by the next read, from where the commit ends.
+            partsPending = nil
+            let fromFile = max(0, bytes - atHand)
+            buffer.extend(by: fromFile)
+            do {
+                try file.skip(fromFile)
+            } catch {
+                buffer.deferredError = error
+            }
+        }
         precondition(records >= 0 && bytes >= 0 && bytes <= buffer.available, "commit beyond the run")
         buffer.consume(bytes)
         recordsRead += records
@@ -597,6 +657,7 @@ extension RecordReader {
         if wanted <= 0 { return nil }
         let (target, overflow) = wanted.multipliedReportingOverflow(by: recordBytes)
         let bytes = overflow ? Int.max : target
+        if readsRunsInParts, buffer.available < bytes, let run = runInParts(wanted: wanted) { return run }
         while buffer.available < bytes {
             if buffer.available >= recordBytes && !mayRead() { break }
             let read: Int
@@ -615,6 +676,21 @@ extension RecordReader {
         if count == 0 { return nil }
         return Run(bytes: UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: count * recordBytes),
                    count: count, recordBytes: recordBytes)
+    }
+
+    /// A binary run of up to `wanted` records of a regular file, its bytes beyond those at hand
+    /// not read yet (``Run/fill(records:)``), or nil when the file has no whole record more
+    /// than those at hand (or is not a regular file whose size and offset are known).
+    private func runInParts(wanted: Int) -> Run? {
+        guard let file = buffer.source as? FileDescriptorSource, file.isRegularFile, buffer.deferredError == nil,
+              !buffer.atEOF, let position = file.filePosition, let size = file.regularFileSize else { return nil }
+        let atHand = buffer.available
+        let count = min(wanted, (atHand + max(0, size - position)) / recordBytes)
+        if count * recordBytes <= atHand { return nil }
+        buffer.reserve(count * recordBytes)
+        partsPending = (atHand, file)
+        return Run(bytes: UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: count * recordBytes),
+                   count: count, recordBytes: recordBytes, unreadFrom: atHand, file: file, fileOffset: position)
     }
 
     private func nextTextRun(targetBytes: Int, mayRead: () -> Bool) throws(RecordError) -> Run? {

@@ -2,7 +2,9 @@ import FFFRecords
 
 /// Runs the records of a big stream in rounds that use every thread of a ``BatchEngine`` for
 /// the whole work, reading included: the reader hands out a ``RecordReader/Run`` (whole records
-/// or lines already in its buffer), each share of the engine decodes (binary) or parses (text)
+/// or lines already in its buffer; for a binary regular file, records not read yet, which each
+/// share reads itself with `pread`, so the copy out of the page cache runs on every thread and
+/// lands in the cache of the core that uses it), each share of the engine decodes (binary) or parses (text)
 /// its part of the run a slice at a time into a scratch of its own and evaluates it (u8 records
 /// go to the kernels as they are, which widen each byte as they copy the record in), then does
 /// the caller's work on it (formatting, counting) on its own thread; then, on the calling
@@ -79,7 +81,8 @@ final class RunRounds {
 
     /// The next run of `reader` for a round (see ``RecordReader/nextRun``).
     func nextRun(_ reader: RecordReader, mayRead: () -> Bool) throws(RecordError) -> RecordReader.Run? {
-        try reader.nextRun(maxRecords: engine.blockCapacity, targetBytes: textTarget, mayRead: mayRead)
+        reader.readsRunsInParts = true
+        return try reader.nextRun(maxRecords: engine.blockCapacity, targetBytes: textTarget, mayRead: mayRead)
     }
 
     /// What a round found.
@@ -139,7 +142,9 @@ final class RunRounds {
                 partBytes[share] = (end - first[share]) * run.recordBytes
             }
             engine.runShares(shares) { share in
-                let from = first[share], to = share + 1 < shares ? first[share + 1] : run.count
+                let from = first[share], whole = share + 1 < shares ? first[share + 1] : run.count
+                // A run of a regular file comes unread: each share reads its own part.
+                let to = from + run.fill(records: from ..< whole)
                 var at = from
                 if decoder.recordsAreBytes, let base = run.bytes.baseAddress {
                     // u8 records go to the kernels as they are (no Float copy, no decode pass).

@@ -1,3 +1,5 @@
+import Foundation
+import FFFTestSupport
 import Testing
 @testable import FFFRecords
 
@@ -93,6 +95,90 @@ import Testing
         let f32 = floats.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
         try expectSame(f32, .f32, width: 6)
         try expectSame(f32, .f32, width: 6, options: RecordReaderOptions(allowNonFinite: true))
+    }
+
+    /// Runs of a regular file handed out unread (`readsRunsInParts`), each part filled and
+    /// decoded on its own (in any order), and the commit stopping after any part: the records
+    /// and the error are those of `next` alone, and `next` after a short commit goes on from
+    /// there. Also a file cut short after a run was handed out (its last part comes back short).
+    @Test func runsOfAFileReadInPartsGiveTheRecordsOfNext() throws {
+        // Files larger than the reader's 4 KiB buffer, so that runs reach past the bytes at hand.
+        let values = (0..<12_000).map { Float($0 % 251) }
+        var f32Values = values
+        f32Values[7_371] = .nan
+        let f32 = f32Values.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+        let cases: [([UInt8], RecordFormat)] = [
+            (values.map { UInt8($0) }, .u8),
+            (values.map { UInt8($0) } + [1, 2], .u8),  // a truncated last record
+            (Encode.idx(type: 0x08, dims: [2000, 6], values: values), .auto),
+            (Encode.idx(type: 0x08, dims: [2100, 6], values: values), .auto),  // declares more than it holds
+            (f32, .f32),  // a NaN: the decode stops there
+        ]
+        var state: UInt64 = 99
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        for (bytes, format) in cases {
+            let plain = try drain(bytes, format, width: 6)
+            for trial in 0..<12 {
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent("fffrecords-\(UUID().uuidString)").path
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                let reader = try RecordReader(source: FileDescriptorSource(path: path), format: format, expectedWidth: 6,
+                                              options: RecordReaderOptions(bufferSize: 4096))
+                reader.readsRunsInParts = true
+                let cutAfterFirstRun = trial == 11
+                var result = Drained()
+                let out = UnsafeMutablePointer<Float>.allocate(capacity: 6 * 200)
+                defer { out.deallocate() }
+                do {
+                    var runs = 0
+                    while true {
+                        if let run = try reader.nextRun(maxRecords: 1 + next(199), targetBytes: 64, mayRead: { true }) {
+                            runs += 1
+                            let decoder = reader.runDecoder
+                            if cutAfterFirstRun && runs == 1 { truncate(path, off_t(bytes.count / 2)) }
+                            let parts = 1 + next(4)
+                            let bounds = (0...parts).map { $0 * run.count / parts }
+                            // Fill the parts in a random order, as threads would.
+                            var ready = [Int](repeating: 0, count: parts)
+                            var rng = SplitMix64(seed: state)
+                            for part in (0..<parts).shuffled(using: &rng) {
+                                ready[part] = run.fill(records: bounds[part] ..< bounds[part + 1])
+                            }
+                            var records = 0
+                            for part in 0..<parts {
+                                let wanted = bounds[part + 1] - bounds[part]
+                                let got = decoder.decode(run, records: bounds[part] ..< bounds[part] + ready[part],
+                                                         into: out + bounds[part] * 6)
+                                records += got
+                                if got < wanted { break }
+                            }
+                            // Sometimes the consumer stops early by itself.
+                            if records > 0 && next(4) == 0 { records = next(records) }
+                            for r in 0..<records { result.records.append(Array(UnsafeBufferPointer(start: out + r * 6, count: 6))) }
+                            reader.commit(records: records, bytes: records * run.recordBytes)
+                            #expect(reader.recordsRead == result.records.count)
+                            if records > 0 { continue }
+                        }
+                        guard let record = try reader.next() else { break }
+                        result.records.append(record)
+                    }
+                } catch {
+                    result.error = error
+                }
+                if cutAfterFirstRun {
+                    // Whatever was read before the cut is the file's; then the cut file's end.
+                    let cut = try drain(Array(bytes.prefix(bytes.count / 2)), format, width: 6)
+                    #expect(bits(Array(result.records.prefix(cut.records.count))) == bits(cut.records), "\(format) cut")
+                    #expect(result.records.count >= cut.records.count, "\(format) cut")
+                } else {
+                    #expect(bits(result.records) == bits(plain.records), "\(format) trial \(trial)")
+                    #expect(result.error == plain.error, "\(format) trial \(trial)")
+                }
+            }
+        }
     }
 
     @Test func splitEndsEveryPartAtALineEnd() {
