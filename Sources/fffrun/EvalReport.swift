@@ -1,8 +1,10 @@
 /// What `fffrun eval` measured: the confusion matrix (from which accuracy and per-class
 /// accuracy follow) and the leaf usage, with its text and JSON renderings.
 struct EvalReport {
-    /// `confusion[t][p]`: records of true class `t` predicted as `p`.
-    private(set) var confusion: [[Int]]
+    /// `O`.
+    let classes: Int
+    /// Row-major `O * O` counts: `counts[t * O + p]`, records of true class `t` predicted as `p`.
+    private var counts: [Int]
     /// Records per leaf.
     private(set) var leafUsage: LeafUsage
     /// The model's labels, if any.
@@ -10,29 +12,42 @@ struct EvalReport {
 
     /// An empty report for `classes` classes and `leaves` leaves.
     init(classes: Int, leaves: Int, labels: [String]?) {
-        confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        self.classes = classes
+        counts = [Int](repeating: 0, count: classes * classes)
         leafUsage = LeafUsage(leafCount: leaves)
         self.labels = labels
     }
 
     /// Counts one record of true class `truth` predicted as `predicted`. O(1).
     mutating func add(truth: Int, predicted: Int) {
-        confusion[truth][predicted] += 1
+        counts[truth * classes + predicted] += 1
     }
+
+    /// Counts records of true classes `truths[i]` predicted as `predicted[i]` (both in
+    /// `0 ..< O`, the same count). O(count), with one check of the storage for all of them.
+    mutating func add(truths: UnsafePointer<Int32>, predicted: UnsafePointer<Int32>, count: Int) {
+        let classes = self.classes
+        counts.withUnsafeMutableBufferPointer { c in
+            for i in 0..<count { c[Int(truths[i]) &* classes &+ Int(predicted[i])] &+= 1 }
+        }
+    }
+
+    /// Records of true class `truth` predicted as `predicted`.
+    func count(truth: Int, predicted: Int) -> Int { counts[truth * classes + predicted] }
+    /// The confusion matrix's row of true class `truth`.
+    func row(_ truth: Int) -> ArraySlice<Int> { counts[truth * classes ..< (truth + 1) * classes] }
 
     /// Counts the leaves of a block of records.
     mutating func addLeaves(_ leaves: UnsafeBufferPointer<Int32>) {
         leafUsage.add(leaves)
     }
 
-    /// `O`.
-    var classes: Int { confusion.count }
     /// Records counted.
-    var total: Int { confusion.reduce(0) { $0 + $1.reduce(0, +) } }
+    var total: Int { counts.reduce(0, +) }
     /// Records predicted right: the diagonal.
-    var correct: Int { (0..<classes).reduce(0) { $0 + confusion[$1][$1] } }
+    var correct: Int { (0..<classes).reduce(0) { $0 + count(truth: $1, predicted: $1) } }
     /// Records of true class `c`.
-    func total(ofClass c: Int) -> Int { confusion[c].reduce(0, +) }
+    func total(ofClass c: Int) -> Int { row(c).reduce(0, +) }
 
     // MARK: Text
 
@@ -47,7 +62,7 @@ struct EvalReport {
         for c in 0..<classes {
             var row = [String(c)]
             if let labels { row.append(Self.printable(labels[c])) }
-            row += [String(confusion[c][c]), String(total(ofClass: c)), NumberText.percent(confusion[c][c], total(ofClass: c))]
+            row += [String(count(truth: c, predicted: c)), String(total(ofClass: c)), NumberText.percent(count(truth: c, predicted: c), total(ofClass: c))]
             rows.append(row)
         }
         let numeric = labels == nil ? Set([1, 2, 3]) : Set([2, 3, 4])
@@ -55,7 +70,7 @@ struct EvalReport {
 
         lines.append("confusion matrix (rows: true class, columns: predicted class):")
         var matrix: [[String]] = [["true\\pred"] + (0..<classes).map(String.init)]
-        for t in 0..<classes { matrix.append([String(t)] + confusion[t].map(String.init)) }
+        for t in 0..<classes { matrix.append([String(t)] + row(t).map(String.init)) }
         lines += Self.align(matrix, rightAligned: Set(1...classes)).map { "  " + $0 }
 
         lines.append("leaf usage (\(leafUsage.leafCount) leaves, \(leafUsage.total) records):")
@@ -104,8 +119,8 @@ struct EvalReport {
                 ("index", .int(c)),
                 ("label", .optional(labels?[c])),
                 ("total", .int(total(ofClass: c))),
-                ("correct", .int(confusion[c][c])),
-                ("accuracy", ratio(confusion[c][c], total(ofClass: c))),
+                ("correct", .int(count(truth: c, predicted: c))),
+                ("accuracy", ratio(count(truth: c, predicted: c), total(ofClass: c))),
             ])
         }
         let leaves: JSONValue = .object([
@@ -120,7 +135,7 @@ struct EvalReport {
             ("correct", .int(correct)),
             ("accuracy", ratio(correct, total)),
             ("classes", .array(perClass)),
-            ("confusion", .array(confusion.map { .array($0.map { .int($0) }) })),
+            ("confusion", .array((0..<classes).map { t in .array(row(t).map { .int($0) }) })),
             ("leaves", leaves),
         ])
     }

@@ -21,11 +21,14 @@ struct EvalRun {
         let predicted = UnsafeMutableBufferPointer<Int32>.allocate(capacity: engine.blockCapacity)
         predicted.initialize(repeating: 0)
         defer { predicted.deallocate() }
+        let truths = UnsafeMutableBufferPointer<Int32>.allocate(capacity: engine.blockCapacity)
+        truths.initialize(repeating: 0)
+        defer { truths.deallocate() }
         let rounds = engine.blockCapacity >= engine.threadCount * BatchEngine.minimumShare ? RunRounds(engine: engine) : nil
         var firstBlock = true
         while true {
             if !firstBlock, let rounds {
-                try runRounds(reader, rounds: rounds, truth: truth, predicted: predicted, into: &report)
+                try runRounds(reader, rounds: rounds, truth: truth, predicted: predicted, truths: truths, into: &report)
             }
             firstBlock = false
             let fill = engine.fill(from: reader)
@@ -57,7 +60,8 @@ struct EvalRun {
 
     /// Rounds until the reader hands out no run; see ``RunRounds``.
     private func runRounds(_ reader: RecordReader, rounds: RunRounds, truth: LabelStream,
-                           predicted: UnsafeMutableBufferPointer<Int32>, into report: inout EvalReport) throws(CommandFailure) {
+                           predicted: UnsafeMutableBufferPointer<Int32>, truths: UnsafeMutableBufferPointer<Int32>,
+                           into report: inout EvalReport) throws(CommandFailure) {
         let engine = self.engine, outputWidth = model.outputWidth, inputName = self.inputName
         while true {
             let run: RecordReader.Run?
@@ -72,9 +76,11 @@ struct EvalRun {
                     predicted[r] = Int32(Classification(scores: UnsafeBufferPointer(start: engine.output(r), count: outputWidth), leaf: 0).index)
                 }
             }, emit: { (_: Int, range: Range<Int>) throws(CommandFailure) in
-                for r in range {
-                    report.add(truth: try truth.label(forRecordOf: inputName), predicted: Int(predicted[r]))
-                }
+                // The labels of the share's records in one go, then counted together (a
+                // failure is thrown before its records count: the report is not shown then).
+                try truth.labels(forRecords: range.count, of: inputName, into: truths.baseAddress! + range.lowerBound)
+                report.add(truths: truths.baseAddress! + range.lowerBound, predicted: predicted.baseAddress! + range.lowerBound,
+                           count: range.count)
                 report.addLeaves(UnsafeBufferPointer(rebasing: engine.leaves[range]))
             }, discard: { _ in })
             progress.update(records: report.leafUsage.total)

@@ -54,6 +54,8 @@ final class LabelStream {
     let subject: String
     /// One label's value; allocated last in `init`, so no throwing path can leak it.
     private let value: UnsafeMutableBufferPointer<Float>
+    /// Labels decoded together (``labels(forRecords:of:into:)``); grows to the largest run.
+    private var scratch: UnsafeMutableBufferPointer<Float>
     private var blankLine: Int?
 
     // Text: what the first line decided.
@@ -133,10 +135,14 @@ final class LabelStream {
             declaredCount = nil
         }
         value = .allocate(capacity: 1)
+        scratch = .allocate(capacity: 1)
         value.initialize(repeating: 0)
     }
 
-    deinit { value.deallocate() }
+    deinit {
+        value.deallocate()
+        scratch.deallocate()
+    }
 
     private static func failure(_ error: RecordError, subject: String) -> CommandFailure {
         if error.kind == .wrongWidth {
@@ -154,6 +160,43 @@ final class LabelStream {
                 "\(subject) ends after \(count) labels, but \(inputName) has more records (record \(count + 1) has no label)")
         }
         return label
+    }
+
+    /// The next `count` labels' class indices into `out`, as `count` calls of
+    /// ``label(forRecordOf:)`` would give them (the same errors, for the same label), but
+    /// binary labels at hand are decoded in one go. O(count).
+    func labels(forRecords count: Int, of inputName: String, into out: UnsafeMutablePointer<Int32>) throws(CommandFailure) {
+        var done = 0
+        if let reader {
+            while done < count {
+                let run: RecordReader.Run?
+                do { run = try reader.nextRun(maxRecords: count - done, targetBytes: 1, mayRead: { true }) } catch {
+                    throw Self.failure(error, subject: subject)
+                }
+                guard let run, run.count > 0 else { break }
+                if run.count > scratch.count {
+                    scratch.deallocate()
+                    scratch = .allocate(capacity: run.count)
+                }
+                // Every label up to the first that is not plain (the slow path reports it).
+                let decoded = reader.runDecoder.decode(run, records: 0..<run.count, into: scratch.baseAddress!)
+                var good = 0
+                while good < decoded {
+                    let x = scratch[good]
+                    guard x == x.rounded(), x >= 0, x < Float(outputWidth) else { break }
+                    out[done + good] = Int32(x)
+                    good += 1
+                }
+                reader.commit(records: good, bytes: good * run.recordBytes)
+                self.count += good
+                done += good
+                if good < run.count { break }
+            }
+        }
+        while done < count {
+            out[done] = Int32(try label(forRecordOf: inputName))
+            done += 1
+        }
     }
 
     /// Checks, after the last of `records` records of `inputName`, that no label is left.

@@ -196,5 +196,29 @@ import Testing
             #expect(result.status == 65)
             #expect(result.stderr == "fffrun eval: inputs '\(inputs)': record 8001, column 1: 'oops' is not a number\n")
         }
+        // IDX labels, which the rounds decode a share's worth at a time: the same report as the
+        // text labels; a label that is not a class, and labels that end early, named as before.
+        try Data(fields.map { $0.joined(separator: ",") + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: inputs))
+        let idxLabels = directory.path("labels.idx")
+        try EvalLabelsTests.idx(truth).write(to: URL(fileURLWithPath: idxLabels))
+        for threads in [1, 2, 3] {
+            let result = try F.fffrun(["eval", demo.modelPath, "--inputs", inputs, "--labels", idxLabels, "--threads", String(threads)])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout == reports[0])
+        }
+        var wrong = truth
+        wrong[6543] = 200
+        try EvalLabelsTests.idx(wrong).write(to: URL(fileURLWithPath: idxLabels))
+        for threads in [1, 2, 3] {
+            let result = try F.fffrun(["eval", demo.modelPath, "--inputs", inputs, "--labels", idxLabels, "--threads", String(threads)])
+            #expect(result.status == 65)
+            #expect(result.stderr == "fffrun eval: labels file '\(idxLabels)', label 6544: 200.0 is not a class index 0...9\n")
+        }
+        try EvalLabelsTests.idx(Array(truth.prefix(7000))).write(to: URL(fileURLWithPath: idxLabels))
+        for threads in [1, 2, 3] {
+            let result = try F.fffrun(["eval", demo.modelPath, "--inputs", inputs, "--labels", idxLabels, "--threads", String(threads)])
+            #expect(result.status == 65)
+            #expect(result.stderr == "fffrun eval: labels file '\(idxLabels)' ends after 7000 labels, but inputs '\(inputs)' has more records (record 7001 has no label)\n")
+        }
     }
 }
