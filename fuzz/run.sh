@@ -53,8 +53,16 @@ target_sources() {
             echo "-D"; echo "FUZZ_$(echo "${1#records_}" | tr a-z A-Z)"
             echo "-I"; echo "$REPO/Sources/CZlib"; echo "-lz"
             echo "-I"; echo "$REPO/Sources/CIsal"; echo "-lisal"
+            echo "-I"; echo "$REPO/Sources/CFFFTextParsing/include"
             ;;
         *) return 1 ;;
+    esac
+}
+
+# Prints the C files target $1 links (compiled by build_target with clang, same sanitizers).
+target_c_sources() {
+    case "$1" in
+        records_*) echo "$REPO/Sources/CFFFTextParsing/digit_fields.c" ;;
     esac
 }
 
@@ -129,11 +137,20 @@ needs_build() {
 }
 
 build_target() {
-    local target="$1" bin="$OUT/bin/$1" args=()
+    local target="$1" bin="$OUT/bin/$1" args=() c_sources=()
     while IFS= read -r a; do args+=("$a"); done < <(target_sources "$target")
-    if needs_build "$bin" "${args[@]}"; then
+    while IFS= read -r a; do c_sources+=("$a"); done < <(target_c_sources "$target")
+    if needs_build "$bin" "${args[@]}" "${c_sources[@]}"; then
         echo "fuzz: building $target (swiftc -sanitize=fuzzer,address -O)" >&2
-        local started=$SECONDS
+        local started=$SECONDS c object
+        mkdir -p "$OUT/obj"
+        for c in "${c_sources[@]}"; do
+            object="$OUT/obj/$target-$(basename "$c" .c).o"
+            nice -n 10 "${CC:-clang}" -O2 -g -fsanitize=fuzzer-no-link,address -I"$(dirname "$c")/include" \
+                -c "$c" -o "$object" >"$OUT/logs/build-$target.log" 2>&1 \
+                || { cat "$OUT/logs/build-$target.log" >&2; die "build of $target failed"; }
+            args+=("$object")
+        done
         nice -n 10 "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 \
             -module-name "FFFFuzz_$target" -package-name FastFeedforward -use-ld=lld "${args[@]}" -o "$bin.tmp" \
             >"$OUT/logs/build-$target.log" 2>&1 \

@@ -55,7 +55,7 @@ struct RecordInputOptions: ParsableArguments {
           help: "Accept NaN and infinite input values (by default they are errors naming the record).")
     var allowNonFinite = false
 
-    @Option(help: "Threads evaluating records (default: every core; 1 runs on the main thread only).")
+    @Option(help: "Threads that read, parse and evaluate the records (default: every core; 1 runs on the main thread only).")
     var threads: Int?
 
     func validate() throws {
