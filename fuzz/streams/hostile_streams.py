@@ -6,7 +6,8 @@ the binary promises (``fffrun classify --help``, ``fffrun eval --help``):
 
 * it ends by itself, within the per-run timeout, with status 0 or 65 (64/66/74 are documented
   but never expected here, so they are reported; 70, a signal or a timeout always fail);
-* on failure, standard error holds exactly one line ``fffrun <command>: ...`` that names the
+* on failure, standard error holds exactly one line ``fffrun <command>: ...`` (after any
+  ``note:`` lines of a run without ``-q``) that names the
   failing record (or label, or the header / compressed stream when no record was reached), and
   standard output holds only complete, well-formed lines: exactly the records before the one
   named (``classify``), nothing at all (``eval``);
@@ -536,7 +537,8 @@ def oracle_labels(data: bytes, fmt: str, classes: int, names: tuple[str, ...] | 
         if names_map and token.decode("utf-8", errors="replace") in names_map:
             count += 1
             continue
-        if re.fullmatch(rb"[0-9]{1,18}", token) and int(token) < classes:
+        # Any number of digits: fffrun reads `0000000000000000000` (19 zeros) as class 0.
+        if re.fullmatch(rb"[0-9]+", token) and int(token) < classes:
             count += 1
             continue
         return ERR
@@ -1626,6 +1628,14 @@ def check(res: Result, checker: OutputChecker, model: Model, rss_limit_mb: int) 
     v, notes = res.violations, res.notes
     st = res.status
     err = res.stderr.decode("utf-8", errors="replace")
+    # Notes (`fffrun CMD: note: ...`: runs without -q may print them before the first record,
+    # e.g. when the records' values lie far from what the model's preprocessing expects) are not
+    # the error: the checks below look at what follows them.
+    if not c.quiet:
+        while err.startswith(f"fffrun {c.command}: note: ") and "\n" in err:
+            notes.append(err.split("\n", 1)[0][:200])
+            err = err.split("\n", 1)[1]
+    stderr_bytes = err.encode("utf-8", errors="replace")
     if st is None:
         v.append(f"timeout after {res.seconds:.1f} s")
         return
@@ -1678,12 +1688,12 @@ def check(res: Result, checker: OutputChecker, model: Model, rss_limit_mb: int) 
         v.append(f"stderr is not exactly one line: {err[:300]!r}")
     if not err.startswith(prefix):
         v.append(f"stderr does not start with {prefix!r}: {err[:200]!r}")
-    body = res.stderr[:-1] if res.stderr.endswith(b"\n") else res.stderr
+    body = stderr_bytes[:-1] if stderr_bytes.endswith(b"\n") else stderr_bytes
     controls = sorted({b for b in body if b < 0x20 or b == 0x7F})
     if controls:
         v.append(f"stderr echoes raw control bytes {bytes(controls)!r} from the input (terminal escapes, "
-                 f"split lines): {res.stderr[:200]!r}")
-    if len(res.stderr) > 4096:
+                 f"split lines): {stderr_bytes[:200]!r}")
+    if len(stderr_bytes) > 4096:
         v.append(f"stderr message is {len(res.stderr)} bytes long (input echoed without a bound)")
     if st != 65:
         return
