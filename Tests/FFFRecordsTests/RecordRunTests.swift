@@ -7,33 +7,17 @@ import Testing
 /// `next`, are those `next` alone gives, and whatever stops a run is left for `next` to report
 /// as it always does. Also `InflateThread` against `GzipSource`.
 @Suite struct RecordRunTests {
-    /// Reads `bytes` taking runs whenever the reader offers one (parts of `parts`, each part
-    /// parsed into at most `capacity` records), and `next` otherwise.
-    private func drainRuns(_ bytes: [UInt8], _ format: RecordFormat, width: Int, chunking: MemorySource.Chunking,
-                           parts: Int = 3, capacity: Int = 5, target: Int = 64,
-                           options: RecordReaderOptions = RecordReaderOptions()) throws -> Drained {
-        let reader = try RecordReader(source: MemorySource(bytes, chunking: chunking), format: format,
-                                      expectedWidth: width, options: options)
+    /// Reads `reader` to its end or its first error, taking a run whenever `nextRun` gives one
+    /// (`take` puts its first records at `out` and returns how many, and how many of its bytes,
+    /// to commit) and `next` otherwise.
+    private func drainTakingRuns(_ reader: RecordReader, width: Int, out: UnsafeMutablePointer<Float>,
+                       nextRun: () throws(RecordError) -> RecordReader.Run?,
+                       take: (RecordReader.Run) -> (records: Int, bytes: Int)) -> Drained {
         var result = Drained()
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: width * capacity * parts)
-        defer { out.deallocate() }
         do {
             while true {
-                if let run = try reader.nextRun(maxRecords: capacity * parts, targetBytes: target, mayRead: { true }) {
-                    let decoder = reader.runDecoder
-                    var records = 0, used = 0
-                    if run.isText {
-                        for part in decoder.split(run.bytes, parts: parts) {
-                            let (n, b) = decoder.parseLines(UnsafeRawBufferPointer(rebasing: run.bytes[part]),
-                                                            into: out + records * width, capacity: capacity)
-                            records += n
-                            used += b
-                            if b < part.count { break }
-                        }
-                    } else {
-                        records = decoder.decode(run, records: 0..<run.count, into: out)
-                        used = records * run.recordBytes
-                    }
+                if let run = try nextRun() {
+                    let (records, used) = take(run)
                     for r in 0..<records { result.records.append(Array(UnsafeBufferPointer(start: out + r * width, count: width))) }
                     reader.commit(records: records, bytes: used)
                     #expect(reader.recordsRead == result.records.count)
@@ -47,6 +31,36 @@ import Testing
             #expect(reader.recordsRead == result.records.count)
         }
         return result
+    }
+
+    /// Reads `bytes` taking runs whenever the reader offers one (parts of `parts`, each part
+    /// parsed into at most `capacity` records), and `next` otherwise.
+    private func drainRuns(_ bytes: [UInt8], _ format: RecordFormat, width: Int, chunking: MemorySource.Chunking,
+                           parts: Int = 3, capacity: Int = 5, target: Int = 64,
+                           options: RecordReaderOptions = RecordReaderOptions()) throws -> Drained {
+        let reader = try RecordReader(source: MemorySource(bytes, chunking: chunking), format: format,
+                                      expectedWidth: width, options: options)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: width * capacity * parts)
+        defer { out.deallocate() }
+        return drainTakingRuns(reader, width: width, out: out,
+                     nextRun: { () throws(RecordError) in try reader.nextRun(maxRecords: capacity * parts, targetBytes: target, mayRead: { true }) },
+                     take: { run in
+            let decoder = reader.runDecoder
+            var records = 0, used = 0
+            if run.isText {
+                for part in decoder.split(run.bytes, parts: parts) {
+                    let (n, b) = decoder.parseLines(UnsafeRawBufferPointer(rebasing: run.bytes[part]),
+                                                    into: out + records * width, capacity: capacity)
+                    records += n
+                    used += b
+                    if b < part.count { break }
+                }
+            } else {
+                records = decoder.decode(run, records: 0..<run.count, into: out)
+                used = records * run.recordBytes
+            }
+            return (records, used)
+        })
     }
 
     private func expectSame(_ bytes: [UInt8], _ format: RecordFormat, width: Int,
@@ -129,45 +143,34 @@ import Testing
                                               options: RecordReaderOptions(bufferSize: 4096))
                 reader.readsRunsInParts = true
                 let cutAfterFirstRun = trial == 11
-                var result = Drained()
                 let out = UnsafeMutablePointer<Float>.allocate(capacity: 6 * 200)
                 defer { out.deallocate() }
-                do {
-                    var runs = 0
-                    while true {
-                        if let run = try reader.nextRun(maxRecords: 1 + next(199), targetBytes: 64, mayRead: { true }) {
-                            runs += 1
-                            let decoder = reader.runDecoder
-                            if cutAfterFirstRun && runs == 1 { truncate(path, off_t(bytes.count / 2)) }
-                            let parts = 1 + next(4)
-                            let bounds = (0...parts).map { $0 * run.count / parts }
-                            // Fill the parts in a random order, as threads would.
-                            var ready = [Int](repeating: 0, count: parts)
-                            var rng = SplitMix64(seed: state)
-                            for part in (0..<parts).shuffled(using: &rng) {
-                                ready[part] = run.fill(records: bounds[part] ..< bounds[part + 1])
-                            }
-                            var records = 0
-                            for part in 0..<parts {
-                                let wanted = bounds[part + 1] - bounds[part]
-                                let got = decoder.decode(run, records: bounds[part] ..< bounds[part] + ready[part],
-                                                         into: out + bounds[part] * 6)
-                                records += got
-                                if got < wanted { break }
-                            }
-                            // Sometimes the consumer stops early by itself.
-                            if records > 0 && next(4) == 0 { records = next(records) }
-                            for r in 0..<records { result.records.append(Array(UnsafeBufferPointer(start: out + r * 6, count: 6))) }
-                            reader.commit(records: records, bytes: records * run.recordBytes)
-                            #expect(reader.recordsRead == result.records.count)
-                            if records > 0 { continue }
-                        }
-                        guard let record = try reader.next() else { break }
-                        result.records.append(record)
+                var runs = 0
+                let result = drainTakingRuns(reader, width: 6, out: out,
+                                   nextRun: { () throws(RecordError) in try reader.nextRun(maxRecords: 1 + next(199), targetBytes: 64, mayRead: { true }) },
+                                   take: { run in
+                    runs += 1
+                    let decoder = reader.runDecoder
+                    if cutAfterFirstRun && runs == 1 { truncate(path, off_t(bytes.count / 2)) }
+                    let parts = 1 + next(4)
+                    let bounds = (0...parts).map { $0 * run.count / parts }
+                    // Fill the parts in a random order, as threads would.
+                    var ready = [Int](repeating: 0, count: parts)
+                    var rng = SplitMix64(seed: state)
+                    for part in (0..<parts).shuffled(using: &rng) {
+                        ready[part] = run.fill(records: bounds[part] ..< bounds[part + 1])
                     }
-                } catch {
-                    result.error = error
-                }
+                    var records = 0
+                    for part in 0..<parts {
+                        let got = decoder.decode(run, records: bounds[part] ..< bounds[part] + ready[part],
+                                                 into: out + bounds[part] * 6)
+                        records += got
+                        if got < bounds[part + 1] - bounds[part] { break }
+                    }
+                    // Sometimes the consumer stops early by itself.
+                    if records > 0 && next(4) == 0 { records = next(records) }
+                    return (records, records * run.recordBytes)
+                })
                 if cutAfterFirstRun {
                     // Whatever was read before the cut is the file's; then the cut file's end.
                     let cut = try drain(Array(bytes.prefix(bytes.count / 2)), format, width: 6)
