@@ -541,6 +541,12 @@ def oracle_labels(data: bytes, fmt: str, classes: int, names: tuple[str, ...] | 
         if re.fullmatch(rb"[0-9]+", token) and int(token) < classes:
             count += 1
             continue
+        # An integral number in another spelling: `1.0`, numpy.savetxt's `1.000000000000000000e+00`.
+        if re.fullmatch(rb"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", token):
+            x = float(token)
+            if x.is_integer() and 0 <= x < classes:
+                count += 1
+                continue
         return ERR
     return count
 
