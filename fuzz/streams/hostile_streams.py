@@ -547,6 +547,10 @@ def oracle_labels(data: bytes, fmt: str, classes: int, names: tuple[str, ...] | 
             if x.is_integer() and 0 <= x < classes:
                 count += 1
                 continue
+        if count == 0:
+            # A first line that is not a label may be a header (skipped, and it may name a column
+            # of the lines after it): rules not modelled here.
+            return None
         return ERR
     return count
 
