@@ -105,8 +105,7 @@ public final class FileDescriptorSource: ByteSource {
                 return n
             }
             if errno == EINTR { continue }
-            let reason = String(cString: strerror(errno))
-            throw RecordError(.io, "cannot read \(name) at byte \(offset): \(reason)", byteOffset: offset)
+            throw readError(errno)
         }
     }
 
@@ -140,12 +139,14 @@ public final class FileDescriptorSource: ByteSource {
     /// ``read(into:at:)``, as reading them would have. Throws `.io` if the offset cannot move.
     public func skip(_ count: Int) throws(RecordError) {
         guard count > 0 else { return }
-        if lseek(fileDescriptor, off_t(count), SEEK_CUR) < 0 {
-            let reason = String(cString: strerror(errno))
-            throw RecordError(.io, "cannot read \(name) at byte \(offset): \(reason)", byteOffset: offset)
-        }
+        if lseek(fileDescriptor, off_t(count), SEEK_CUR) < 0 { throw readError(errno) }
         offset += count
         published.value = offset
+    }
+
+    /// `.io` for a failure `code` at the current offset.
+    private func readError(_ code: Int32) -> RecordError {
+        RecordError(.io, "cannot read \(name) at byte \(offset): \(String(cString: strerror(code)))", byteOffset: offset)
     }
 
     /// Whether a `read(2)` now would return without waiting for a producer: always for a

@@ -18,11 +18,6 @@ struct EvalReport {
         self.labels = labels
     }
 
-    /// Counts one record of true class `truth` predicted as `predicted`. O(1).
-    mutating func add(truth: Int, predicted: Int) {
-        counts[truth * classes + predicted] += 1
-    }
-
     /// Counts records of true classes `truths[i]` predicted as `predicted[i]` (both in
     /// `0 ..< O`, the same count). O(count), with one check of the storage for all of them.
     mutating func add(truths: UnsafePointer<Int32>, predicted: UnsafePointer<Int32>, count: Int) {

@@ -16,8 +16,7 @@ struct EvalRun {
 
     /// Counts every record into `report`; throws the first failure met.
     func run(_ reader: RecordReader, truth: LabelStream, into report: inout EvalReport) throws(CommandFailure) {
-        let engine = self.engine, outputWidth = model.outputWidth
-        var classes = [Int](repeating: 0, count: engine.blockCapacity)
+        let engine = self.engine
         let predicted = UnsafeMutableBufferPointer<Int32>.allocate(capacity: engine.blockCapacity)
         predicted.initialize(repeating: 0)
         defer { predicted.deallocate() }
@@ -32,9 +31,7 @@ struct EvalRun {
             }
             firstBlock = false
             let fill = engine.fill(from: reader)
-            for r in 0..<fill.count {
-                classes[r] = try truth.label(forRecordOf: inputName)
-            }
+            try truth.labels(forRecords: fill.count, of: inputName, into: truths.baseAddress!)
             if showsNotes && report.total == 0 {
                 var notes = reader.notices.map { "\(inputName): \($0)" }
                 if engine.inputForm == .raw, fill.count > 0,
@@ -43,11 +40,8 @@ struct EvalRun {
                 }
                 for note in notes { printError("fffrun eval: note: \(note)") }
             }
-            engine.evaluate(count: fill.count) { _, _ in }
-            for r in 0..<fill.count {
-                let predicted = Classification(scores: UnsafeBufferPointer(start: engine.output(r), count: outputWidth), leaf: 0).index
-                report.add(truth: classes[r], predicted: predicted)
-            }
+            engine.evaluate(count: fill.count) { _, range in predictClasses(range, into: predicted) }
+            report.add(truths: truths.baseAddress!, predicted: predicted.baseAddress!, count: fill.count)
             report.addLeaves(UnsafeBufferPointer(rebasing: engine.leaves[0..<fill.count]))
             progress.update(records: report.leafUsage.total)
             if let error = fill.error { throw CommandFailure.reading(error, from: inputName) }
@@ -58,11 +52,20 @@ struct EvalRun {
         }
     }
 
+    /// The predicted class of records `range` of the engine's block, into `predicted` (on the
+    /// thread that evaluated them).
+    private func predictClasses(_ range: Range<Int>, into predicted: UnsafeMutableBufferPointer<Int32>) {
+        for r in range {
+            let scores = UnsafeBufferPointer(start: engine.output(r), count: model.outputWidth)
+            predicted[r] = Int32(Classification(scores: scores, leaf: 0).index)
+        }
+    }
+
     /// Rounds until the reader hands out no run; see ``RunRounds``.
     private func runRounds(_ reader: RecordReader, rounds: RunRounds, truth: LabelStream,
                            predicted: UnsafeMutableBufferPointer<Int32>, truths: UnsafeMutableBufferPointer<Int32>,
                            into report: inout EvalReport) throws(CommandFailure) {
-        let engine = self.engine, outputWidth = model.outputWidth, inputName = self.inputName
+        let engine = self.engine, inputName = self.inputName
         while true {
             let run: RecordReader.Run?
             do {
@@ -72,9 +75,7 @@ struct EvalRun {
             }
             guard let run else { return }
             let outcome = try rounds.process(run, of: reader, work: { _, range in
-                for r in range {
-                    predicted[r] = Int32(Classification(scores: UnsafeBufferPointer(start: engine.output(r), count: outputWidth), leaf: 0).index)
-                }
+                predictClasses(range, into: predicted)
             }, emit: { (_: Int, range: Range<Int>) throws(CommandFailure) in
                 // The labels of the share's records in one go, then counted together (a
                 // failure is thrown before its records count: the report is not shown then).

@@ -181,10 +181,8 @@ final class LabelStream {
                 // Every label up to the first that is not plain (the slow path reports it).
                 let decoded = reader.runDecoder.decode(run, records: 0..<run.count, into: scratch.baseAddress!)
                 var good = 0
-                while good < decoded {
-                    let x = scratch[good]
-                    guard x == x.rounded(), x >= 0, x < Float(outputWidth) else { break }
-                    out[done + good] = Int32(x)
+                while good < decoded, let index = classIndex(scratch[good]) {
+                    out[done + good] = Int32(index)
                     good += 1
                 }
                 reader.commit(records: good, bytes: good * run.recordBytes)
@@ -220,11 +218,16 @@ final class LabelStream {
             throw Self.failure(error, subject: subject)
         }
         let x = value[0]
-        guard x == x.rounded(), x >= 0, x < Float(outputWidth) else {
+        guard let index = classIndex(x) else {
             throw CommandFailure(CommandFailure.dataError,
                 "\(subject), label \(count + 1): \(x) is not a class index 0...\(outputWidth - 1)")
         }
-        return Int(x)
+        return index
+    }
+
+    /// A binary label's class: a whole number in `0 ..< O`, else nil.
+    private func classIndex(_ x: Float) -> Int? {
+        x == x.rounded() && x >= 0 && x < Float(outputWidth) ? Int(x) : nil
     }
 
     // MARK: Text

@@ -199,7 +199,7 @@ final class OutputFormatter {
             var bestValue = outputs[0]
             for o in 1..<max(1, outputWidth) {
                 let value = outputs[o]
-                let better = !bestValue.isNaN && (value.isNaN || value > bestValue)
+                let better = Self.beats(value, bestValue)
                 best = better ? o : best
                 bestValue = better ? value : bestValue
             }
