@@ -57,8 +57,8 @@ let package = Package(
             name: "FFFInference",
             dependencies: ["FFFFormat", "CFFFKernels"]
         ),
-        // CSV/TSV lines of plain integer fields with AVX2, chosen at run time (target
-        // attributes, no compiler flags); FFFRecords has the portable path.
+        // CSV/TSV lines of plain integer fields: a portable path and an AVX2 one chosen at run
+        // time (target attributes, no compiler flags); FFFRecords reads every other line.
         .target(name: "CFFFTextParsing"),
         // Streaming record parsers (CSV/TSV/text, raw binary, IDX, NPY, gzip) used by fffrun.
         .target(

@@ -137,91 +137,14 @@ enum TextLineParser {
     /// Whether ``parseIntegerLine(_:_:sep:into:capacity:)`` takes the AVX2 path.
     static let hasAVX2 = fff_text_has_avx2() != 0
 
-    /// ``parseIntegerLine(_:_:sep:into:capacity:)`` on any CPU. Separators are found 8 bytes at
-    /// a time from loads at fixed steps, and each field is converted from the 8 bytes that end
-    /// at its separator, so no load waits for the length of the field before it.
+    /// ``parseIntegerLine(_:_:sep:into:capacity:)`` on any CPU (`fff_parse_digit_fields`):
+    /// separators found 8 bytes at a time, each field converted from the 8 bytes that end at
+    /// its separator, so that no load waits for the length of the field before it.
     @inline(__always)
     static func parseIntegerLinePortable(_ start: UnsafePointer<UInt8>, _ count: Int, sep: UInt8,
                                          into out: UnsafeMutablePointer<Float>, capacity: Int) -> Int? {
-        var end = start + count
-        if count > 0 && end[-1] == 0x0D { end -= 1 }
-        guard end - start >= 16 else { return nil }
-        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        let separators = 0x0101_0101_0101_0101 &* UInt64(sep)
-        // The first field, and any field within the line's first 8 bytes, digit by digit; from
-        // there on every field has 8 bytes before its end within the line.
-        var column = 0
-        var p = start
-        var fieldStart = start
-        while p < start + 8 {
-            let b = p.pointee
-            if b == sep {
-                guard let value = smallField(fieldStart, p) else { return nil }
-                column &+= 1
-                if column <= capacity { out[column &- 1] = value }
-                fieldStart = p + 1
-            }
-            p += 1
-        }
-        var word = start + 8
-        while word + 8 <= end {
-            let x = UInt64(littleEndian: UnsafeRawPointer(word).loadUnaligned(as: UInt64.self)) ^ separators
-            // Exactly the bytes equal to `sep` get their top bit.
-            var found = ~(((x & low7) &+ low7) | x | low7)
-            while found != 0 {
-                let at = word + (found.trailingZeroBitCount &>> 3)
-                guard let value = wideField(fieldStart, at) else { return nil }
-                column &+= 1
-                if column <= capacity { out[column &- 1] = value }
-                fieldStart = at + 1
-                found &= found &- 1
-            }
-            word += 8
-        }
-        while word < end {
-            if word.pointee == sep {
-                guard let value = wideField(fieldStart, word) else { return nil }
-                column &+= 1
-                if column <= capacity { out[column &- 1] = value }
-                fieldStart = word + 1
-            }
-            word += 1
-        }
-        guard let value = wideField(fieldStart, end) else { return nil }
-        column &+= 1
-        if column <= capacity { out[column &- 1] = value }
-        return column
-    }
-
-    /// 1 to 8 digits ending at `end`, read from the 8 bytes before `end` (which must lie in the
-    /// line), all at once; nil when the field is empty, longer, or not all digits.
-    @inline(__always)
-    private static func wideField(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Float? {
-        let length = end - start
-        guard UInt(bitPattern: length &- 1) < 8 else { return nil }
-        let word = UInt64(littleEndian: UnsafeRawPointer(end - 8).loadUnaligned(as: UInt64.self))
-        let keep = UInt64.max &<< UInt64(truncatingIfNeeded: 64 &- 8 &* length)
-        var x = (word ^ 0x3030_3030_3030_3030) & keep
-        // A byte of the field that is not a digit (x >= 10) sets its top bit.
-        guard ((x &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080 & keep == 0 else { return nil }
-        x = (x &* 10 &+ (x &>> 8)) & 0x00FF_00FF_00FF_00FF
-        x = (x &* 100 &+ (x &>> 16)) & 0x0000_FFFF_0000_FFFF
-        return Float(UInt32(truncatingIfNeeded: x &* 10000 &+ (x &>> 32)))
-    }
-
-    /// 1 to 8 digits, one at a time; nil otherwise.
-    @inline(__always)
-    private static func smallField(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Float? {
-        guard UInt(bitPattern: (end - start) &- 1) < 8 else { return nil }
-        var value: UInt32 = 0
-        var q = start
-        while q < end {
-            let d = q.pointee &- 0x30
-            if d > 9 { return nil }
-            value = value &* 10 &+ UInt32(d)
-            q += 1
-        }
-        return Float(value)
+        let fields = fff_parse_digit_fields(start, Int64(count), sep, out, Int64(capacity))
+        return fields >= 0 ? Int(fields) : nil
     }
 
     /// The tokens of `line` as offset ranges, for header detection and diagnostics (allocates).
