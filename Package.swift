@@ -119,7 +119,8 @@ let package = Package(
         ),
         .testTarget(
             name: "fffrunTests",
-            dependencies: ["FastFeedforward"]
+            // fffrun itself for WorkerPoolTests (@testable); the other suites run the binary.
+            dependencies: ["FastFeedforward", "fffrun"]
         ),
     ]
 )

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -7,43 +8,64 @@ import Darwin
 
 /// A fixed set of threads that run one job at a time in parallel with the caller: `run(n, body)`
 /// calls `body(0)` on the calling thread and `body(1) ... body(n - 1)` on workers, and returns
-/// when all have finished. The threads start once and wait on semaphores between jobs, so a job
-/// allocates nothing.
+/// when all have finished. The threads start once and wait between jobs, so a job allocates
+/// nothing.
+///
+/// Waiting spins first, then sleeps: a worker that finished its task watches for the next job,
+/// and the caller watches for the workers to finish, for up to ``spinNanoseconds`` before
+/// blocking on a semaphore. `fffrun` starts a job every round of about a thousand records
+/// (several hundred a second): waking a blocked thread costs tens of microseconds on a virtual
+/// machine, and spinning through the caller's short serial work between rounds avoids it
+/// (measured on 1 M IDX records, `eval --threads 2`: see BENCHMARKS.md). When there are fewer
+/// online CPUs than threads, a spinning thread would take the core from the one it waits for:
+/// then nobody spins.
 ///
 /// The pool is driven by one thread. `body` must make task `i` touch only memory no other task
 /// writes (each task gets its own workspace, share of records and output buffer).
 final class WorkerPool: @unchecked Sendable {
-    // @unchecked: `job` and `stopping` are written by the driving thread only while every worker
-    // waits on its `start` semaphore; the semaphores order those writes before the workers' reads
-    // and the workers' writes (through `body`) before `run` returns.
+    // @unchecked: `job` is written by the driving thread only while no worker runs a task; the
+    // store of a new generation orders that write before the workers' reads, and `running`'s
+    // decrements order the workers' writes (through `body`) before `run` returns.
 
     /// The parallelism: the caller plus `size - 1` workers.
     let size: Int
+    /// How long a waiting thread spins before it sleeps (0 when CPUs are fewer than threads).
+    let spinNanoseconds: Int
     private var threads: [pthread_t] = []
-    private let start: [DispatchSemaphore]
+    private var slots: [WorkerSlot] = []
+    /// Bumped by the driving thread to start a job: a job counter in the high bits, the job's
+    /// task count in the low 16 (0: stop), so that a worker reads both at once.
+    private let generation = Atomic<Int>(0)
+    /// Workers still running the current job, plus ``callerAsleep`` once the driving thread
+    /// waits on `done`: one word, so that the worker whose decrement ends the job learns in the
+    /// same step whether to signal (a separate flag let a late signal of one job wake the
+    /// caller of the next).
+    private let running = Atomic<Int>(0)
+    private static let callerAsleep = 1 << 32
     private let done = DispatchSemaphore(value: 0)
     private var job: ((Int) -> Void)?
-    private var stopping = false
 
     /// Starts `size - 1` worker threads. Throws ``PoolError`` when the system refuses one.
-    init(size: Int) throws(PoolError) {
-        precondition(size >= 1, "a pool needs at least one thread")
+    init(size: Int, spinNanoseconds: Int = 200_000) throws(PoolError) {
+        precondition((1...0xFFFF).contains(size), "a pool needs 1 to 65535 threads, not \(size)")
         self.size = size
-        start = (0..<size).map { _ in DispatchSemaphore(value: 0) }
+        self.spinNanoseconds = sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= size ? spinNanoseconds : 0
         for index in 1..<max(size, 1) {
-            let slot = Unmanaged.passRetained(WorkerSlot(pool: self, index: index)).toOpaque()
+            let slot = WorkerSlot(pool: self, index: index)
+            let context = Unmanaged.passRetained(slot).toOpaque()
             var thread = pthread_t()
             let status = pthread_create(&thread, nil, { context in
                 let slot = Unmanaged<WorkerSlot>.fromOpaque(context!).takeRetainedValue()
-                slot.pool.work(slot.index)
+                slot.pool.work(slot)
                 return nil
-            }, slot)
+            }, context)
             if status != 0 {
-                Unmanaged<WorkerSlot>.fromOpaque(slot).release()
+                Unmanaged<WorkerSlot>.fromOpaque(context).release()
                 shutdown()
                 throw PoolError(message: "cannot start worker thread \(index): \(String(cString: strerror(status)))")
             }
             threads.append(thread)
+            slots.append(slot)
         }
     }
 
@@ -59,9 +81,10 @@ final class WorkerPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { body in
             job = body
-            for index in 1..<tasks { start[index].signal() }
+            running.store(tasks - 1, ordering: .sequentiallyConsistent)
+            startWorkers(tasks: tasks)
             body(0)
-            for _ in 1..<tasks { done.wait() }
+            waitForWorkers()
             job = nil
         }
     }
@@ -69,27 +92,83 @@ final class WorkerPool: @unchecked Sendable {
     /// Stops and joins the workers. Idempotent.
     func shutdown() {
         if threads.isEmpty { return }
-        stopping = true
-        for index in 1...threads.count { start[index].signal() }
+        startWorkers(tasks: 0)
         for thread in threads { pthread_join(thread, nil) }
         threads.removeAll()
+        slots.removeAll()
     }
 
-    private func work(_ index: Int) {
-        while true {
-            start[index].wait()
-            if stopping { return }
-            job!(index)
-            done.signal()
+    /// A new generation, and a signal for every worker that went to sleep. Dekker's pattern,
+    /// all sequentially consistent: either a worker's check after raising its flag sees the new
+    /// generation, or its flag is seen here. A signal may come to a worker that is already awake:
+    /// it only makes a later wait return at once, and the worker checks again.
+    private func startWorkers(tasks: Int) {
+        let next = ((generation.load(ordering: .relaxed) >> 16) &+ 1) << 16 | tasks
+        generation.store(next, ordering: .sequentiallyConsistent)
+        for slot in slots where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+            slot.start.signal()
         }
+    }
+
+    private func waitForWorkers() {
+        if spin(until: { running.load(ordering: .acquiring) == 0 }) { return }
+        // With the flag in the same word, the last decrement either came before (nobody will
+        // signal: return) or sees the flag (and signals).
+        if running.bitwiseOr(Self.callerAsleep, ordering: .sequentiallyConsistent).oldValue == 0 { return }
+        done.wait()
+    }
+
+    private func work(_ slot: WorkerSlot) {
+        var seen = 0
+        while true {
+            if !spin(until: { generation.load(ordering: .acquiring) != seen }) {
+                while true {
+                    slot.sleeping.store(true, ordering: .sequentiallyConsistent)
+                    if generation.load(ordering: .sequentiallyConsistent) != seen { break }
+                    slot.start.wait()
+                    if generation.load(ordering: .acquiring) != seen { break }
+                }
+                slot.sleeping.store(false, ordering: .relaxed)
+            }
+            seen = generation.load(ordering: .acquiring)
+            if seen & 0xFFFF == 0 { return }
+            // A job with fewer tasks than threads leaves the last workers out.
+            if slot.index < seen & 0xFFFF {
+                job!(slot.index)
+                if running.subtract(1, ordering: .sequentiallyConsistent).newValue == Self.callerAsleep {
+                    done.signal()
+                }
+            }
+        }
+    }
+
+    /// Polls `ready` for up to ``spinNanoseconds``; whether it became true.
+    @inline(__always)
+    private func spin(until ready: () -> Bool) -> Bool {
+        if ready() { return true }
+        if spinNanoseconds == 0 { return false }
+        let deadline = Self.now() &+ spinNanoseconds
+        while true {
+            for _ in 0..<64 where ready() { return true }
+            if Self.now() >= deadline { return ready() }
+        }
+    }
+
+    private static func now() -> Int {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return time.tv_sec &* 1_000_000_000 &+ time.tv_nsec
     }
 }
 
-/// What a worker thread needs to find its pool and task number.
+/// What a worker thread needs to find its pool and task number, and how it is woken.
 private final class WorkerSlot {
     // unowned(unsafe): the pool joins its workers before it is deallocated.
     unowned(unsafe) let pool: WorkerPool
     let index: Int
+    /// Set by the worker before it sleeps on `start`.
+    let sleeping = Atomic<Bool>(false)
+    let start = DispatchSemaphore(value: 0)
 
     init(pool: WorkerPool, index: Int) {
         self.pool = pool
