@@ -23,10 +23,17 @@
 //      the (decompressed) stream length; the message is not empty.
 //   5. [text] DecimalParser agrees with Float(String) on every token it accepts (bit for bit,
 //      any NaN for NaN); its `next` lies inside the token.
+//   6. [text] The integer-line fast paths (Sources/CFFFTextParsing) on every line, with ',' and
+//      tab: the portable one and, where the CPU has AVX2, the AVX2 one take and refuse the same
+//      lines and give the same count and values; each value is Float(String) of its field; with
+//      a smaller capacity, the same count and nothing written past the capacity.
 // Any violation aborts. ASan and Swift's runtime checks catch the rest.
 
 #if canImport(Glibc)
 import Glibc
+#endif
+#if FUZZ_TEXT
+import CFFFTextParsing
 #endif
 
 /// At most this many records are read per input, so one input cannot run for long.
@@ -40,6 +47,7 @@ public func fuzzRecords(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let data = [UInt8](input[2...])
     #if FUZZ_TEXT
     checkDecimalParser(data)
+    checkDigitFieldPaths(data)
     #endif
 
     let (format, width) = formatAndWidth(control: control, widthByte: input[1], data: data)
@@ -183,6 +191,57 @@ private func checkDecimalParser(_ data: [UInt8]) {
             let same = expected.isNaN ? value.isNaN : expected.bitPattern == value.bitPattern
             fuzzRequire(same, "DecimalParser gives \(value) (\(String(value.bitPattern, radix: 16))) for \(token.debugDescription); Float(String) gives \(expected) (\(String(expected.bitPattern, radix: 16)))")
         }
+    }
+}
+
+/// Oracle 6 on the first 64 lines of `data`.
+private func checkDigitFieldPaths(_ data: [UInt8]) {
+    data.withUnsafeBufferPointer { buffer in
+        guard let base = buffer.baseAddress else { return }
+        var start = 0
+        for _ in 0..<64 where start <= buffer.count {
+            var end = start
+            while end < buffer.count && buffer[end] != 0x0A { end += 1 }
+            for sep: UInt8 in [0x2C, 0x09] { checkDigitFields(base + start, end - start, sep: sep) }
+            start = end + 1
+        }
+    }
+}
+
+private func checkDigitFields(_ line: UnsafePointer<UInt8>, _ count: Int, sep: UInt8) {
+    // A line of n bytes has at most n / 2 + 1 fields; 8 guard values follow the capacity.
+    let capacity = count / 2 + 1, small = capacity / 3
+    let guardBits: UInt32 = 0x7FC0_1234
+    func run(_ parse: (UnsafePointer<UInt8>, Int64, UInt8, UnsafeMutablePointer<Float>, Int64) -> Int64,
+             capacity: Int) -> (Int64, [Float]) {
+        var out = [Float](repeating: Float(bitPattern: guardBits), count: capacity + 8)
+        let fields = out.withUnsafeMutableBufferPointer { parse(line, Int64(count), sep, $0.baseAddress!, Int64(capacity)) }
+        fuzzRequire(out[capacity...].allSatisfy { $0.bitPattern == guardBits },
+                    "fff_parse_digit_fields wrote past capacity \(capacity)")
+        return (fields, out)
+    }
+    let (fields, values) = run(fff_parse_digit_fields, capacity: capacity)
+    let (fewer, _) = run(fff_parse_digit_fields, capacity: small)
+    fuzzRequire(fewer == fields, "fff_parse_digit_fields: \(fields) fields with capacity \(capacity), \(fewer) with \(small)")
+    if fff_text_has_avx2() != 0 {
+        let (wide, wideValues) = run(fff_parse_digit_fields_avx2, capacity: capacity)
+        let (wideFewer, _) = run(fff_parse_digit_fields_avx2, capacity: small)
+        fuzzRequire(wide == fields && wideFewer == fields,
+                    "line of \(count) bytes, separator \(sep): portable \(fields) fields, AVX2 \(wide) (\(wideFewer) with capacity \(small))")
+        if fields > 0 {
+            fuzzRequire(wideValues[..<Int(fields)].map(\.bitPattern) == values[..<Int(fields)].map(\.bitPattern),
+                        "line of \(count) bytes, separator \(sep): portable and AVX2 values differ")
+        }
+    }
+    guard fields >= 0 else { return }
+    var bytes = Array(UnsafeBufferPointer(start: line, count: count))
+    if bytes.last == 0x0D { bytes.removeLast() }
+    let tokens = bytes.split(separator: sep, omittingEmptySubsequences: false)
+    fuzzRequire(tokens.count == Int(fields), "fff_parse_digit_fields: \(fields) fields for \(tokens.count) tokens")
+    for (k, token) in tokens.enumerated() {
+        let text = String(decoding: token, as: UTF8.self)
+        fuzzRequire(Float(text)?.bitPattern == values[k].bitPattern,
+                    "fff_parse_digit_fields: field \(k + 1) \(text.debugDescription) read as \(values[k])")
     }
 }
 #endif
