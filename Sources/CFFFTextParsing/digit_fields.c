@@ -49,32 +49,48 @@ static inline int wide_field(const uint8_t *start, const uint8_t *end, uint32_t 
 }
 
 /* Stores a field's value while there is room, and counts it either way. */
-#define EMIT(v)                                                                                    \
-    do {                                                                                           \
-        if (column < capacity) out[column] = (float)(int32_t)(v);                                  \
-        column++;                                                                                  \
-    } while (0)
+static inline void emit(float *out, int64_t capacity, int64_t *column, uint32_t value)
+{
+    if (*column < capacity) out[*column] = (float)(int32_t)value;
+    ++*column;
+}
+
+/* What both paths do first: the line's end without its '\r', and the fields that end within
+ * its first 8 bytes, read digit by digit (they have no 8 bytes before their end), every one of
+ * those bytes checked to be a digit or `sep` (so that later fields start at a digit). 0 for a
+ * line shorter than 16 bytes or not made of digit fields there. */
+static inline int line_head(const uint8_t *line, int64_t count, uint8_t sep, float *out,
+                            int64_t capacity, const uint8_t **end, const uint8_t **field,
+                            int64_t *column)
+{
+    *end = line + count;
+    if (count > 0 && (*end)[-1] == '\r') --*end;
+    if (*end - line < 16) return 0;
+    *field = line;
+    uint32_t value;
+    for (const uint8_t *q = line; q < line + 8; q++) {
+        if (*q == sep) {
+            if (!small_field(*field, q, &value)) return 0;
+            emit(out, capacity, column, value);
+            *field = q + 1;
+        } else if ((uint8_t)(*q - '0') > 9) {
+            return 0;
+        }
+    }
+    return 1;
+}
 
 int64_t fff_parse_digit_fields(const uint8_t *line, int64_t count, uint8_t sep, float *out,
                                int64_t capacity)
 {
-    const uint8_t *end = line + count;
-    if (count > 0 && end[-1] == '\r') end--;
-    if (end - line < 16) return -1;
-    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full, separators = 0x0101010101010101ull * sep;
+    const uint8_t *end, *field;
     int64_t column = 0;
+    if (!line_head(line, count, sep, out, capacity, &end, &field, &column)) return -1;
+    /* From here on every field is read from the 8 bytes that end at it, whose loads do not
+     * wait for the length of the field before. */
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full, separators = 0x0101010101010101ull * sep;
     uint32_t value;
-    /* Fields that end within the first 8 bytes digit by digit (they have no 8 bytes before
-     * their end); from there on every field is read from the 8 bytes that end at it, whose
-     * loads do not wait for the length of the field before. */
-    const uint8_t *field = line, *q = line;
-    for (; q < line + 8; q++) {
-        if (*q == sep) {
-            if (!small_field(field, q, &value)) return -1;
-            EMIT(value);
-            field = q + 1;
-        }
-    }
+    const uint8_t *q = line + 8;
     for (; q + 8 <= end; q += 8) {
         const uint64_t x = load64(q) ^ separators;
         /* Exactly the bytes equal to `sep` get their top bit. */
@@ -82,7 +98,7 @@ int64_t fff_parse_digit_fields(const uint8_t *line, int64_t count, uint8_t sep, 
         while (found) {
             const uint8_t *at = q + (__builtin_ctzll(found) >> 3);
             if (!wide_field(field, at, &value)) return -1;
-            EMIT(value);
+            emit(out, capacity, &column, value);
             field = at + 1;
             found &= found - 1;
         }
@@ -90,12 +106,12 @@ int64_t fff_parse_digit_fields(const uint8_t *line, int64_t count, uint8_t sep, 
     for (; q < end; q++) {
         if (*q == sep) {
             if (!wide_field(field, q, &value)) return -1;
-            EMIT(value);
+            emit(out, capacity, &column, value);
             field = q + 1;
         }
     }
     if (!wide_field(field, end, &value)) return -1;
-    EMIT(value);
+    emit(out, capacity, &column, value);
     return column;
 }
 
@@ -163,23 +179,11 @@ AVX2 static inline int convert8(const uint8_t **field, const uint8_t *const *end
 AVX2 int64_t fff_parse_digit_fields_avx2(const uint8_t *line, int64_t count, uint8_t sep, float *out,
                                          int64_t capacity)
 {
-    const uint8_t *end = line + count;
-    if (count > 0 && end[-1] == '\r') end--;
-    if (end - line < 16) return -1;
+    const uint8_t *end, *field;
     int64_t column = 0;
+    if (!line_head(line, count, sep, out, capacity, &end, &field, &column)) return -1;
     uint32_t value;
-    /* The first 8 bytes one at a time (a field ending there has no 8 bytes before its end);
-     * every byte is checked, so that the blocks' fields start at a digit too. */
-    const uint8_t *field = line, *q = line;
-    for (; q < line + 8; q++) {
-        if (*q == sep) {
-            if (!small_field(field, q, &value)) return -1;
-            EMIT(value);
-            field = q + 1;
-        } else if ((uint8_t)(*q - '0') > 9) {
-            return -1;
-        }
-    }
+    const uint8_t *q = line + 8;
     /* Blocks of 32 bytes: every byte a digit or the separator; the separators' positions
      * queue up and go 8 at a time. At most 7 wait between blocks, so 39 fit. */
     const uint8_t *ends[48];
@@ -214,11 +218,11 @@ AVX2 int64_t fff_parse_digit_fields_avx2(const uint8_t *line, int64_t count, uin
     }
     for (int k = 0; k < waiting; k++) {
         if (!wide_field(field, ends[k], &value)) return -1;
-        EMIT(value);
+        emit(out, capacity, &column, value);
         field = ends[k] + 1;
     }
     if (!wide_field(field, end, &value)) return -1;
-    EMIT(value);
+    emit(out, capacity, &column, value);
     return column;
 }
 
