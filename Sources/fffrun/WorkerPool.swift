@@ -16,9 +16,10 @@ import Darwin
 /// blocking on a semaphore. `fffrun` starts a job every round of about a thousand records
 /// (several hundred a second): waking a blocked thread costs tens of microseconds on a virtual
 /// machine, and spinning through the caller's short serial work between rounds avoids it
-/// (measured on 1 M IDX records, `eval --threads 2`: see BENCHMARKS.md). When there are fewer
-/// online CPUs than threads, a spinning thread would take the core from the one it waits for:
-/// then nobody spins.
+/// (measured on 1 M records, `--threads 2`: see BENCHMARKS.md). The default, 1 ms, outlasts the
+/// caller's `read()` of a CSV round (about 2.4 MB); 200 µs did not, and left CSV `eval` 10 %
+/// slower. When there are fewer online CPUs than threads, a spinning thread would take the core
+/// from the one it waits for: then nobody spins.
 ///
 /// The pool is driven by one thread. `body` must make task `i` touch only memory no other task
 /// writes (each task gets its own workspace, share of records and output buffer).
@@ -46,7 +47,7 @@ final class WorkerPool: @unchecked Sendable {
     private var job: ((Int) -> Void)?
 
     /// Starts `size - 1` worker threads. Throws ``PoolError`` when the system refuses one.
-    init(size: Int, spinNanoseconds: Int = 200_000) throws(PoolError) {
+    init(size: Int, spinNanoseconds: Int = 1_000_000) throws(PoolError) {
         precondition((1...0xFFFF).contains(size), "a pool needs 1 to 65535 threads, not \(size)")
         self.size = size
         self.spinNanoseconds = sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= size ? spinNanoseconds : 0
