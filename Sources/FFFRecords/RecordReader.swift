@@ -38,6 +38,9 @@ public final class RecordReader {
     public private(set) var format: RecordFormat?
     /// Whether the input is gzip-compressed (known after `prepare`).
     public private(set) var isCompressed = false
+    /// Whether a thread of its own inflates the gzip input (a regular file with
+    /// `inflatesOnThread`): the process then uses one more core than its own threads.
+    public private(set) var inflatesOnItsOwnThread = false
     /// The number of records an IDX or NPY header declares (after `prepare`), else nil.
     public private(set) var declaredRecordCount: Int?
     /// What the reader decided that the user should hear of, in words, in the order met: a
@@ -165,6 +168,7 @@ public final class RecordReader {
                 gzip = try GzipSource(wrapping: file, prefix: head)
             }
             buffer.replaceSource(with: InflateThread(source: gzip))
+            inflatesOnItsOwnThread = true
         } else {
             buffer.replaceSource(with: try GzipSource(wrapping: buffer.source, prefix: head))
         }

@@ -34,6 +34,10 @@ final class BatchEngine {
     /// The fewest records worth giving a thread of its own.
     static let minimumShare = 16
 
+    /// Threads waiting between rounds sleep at once instead of spinning first (see
+    /// ``WorkerPool/stopSpinning()``).
+    func stopSpinning() { pool?.stopSpinning() }
+
     /// An engine for `model` with `threads` threads (1: everything on the calling thread).
     /// Throws ``PoolError`` when a thread cannot be started.
     init(model: InferenceModel, inputForm: InputForm, threads: Int) throws(PoolError) {

@@ -47,4 +47,19 @@ import Testing
         let tooMany = try WorkerPool(size: cpus + 1, spinNanoseconds: 5_000)
         #expect(tooMany.spinNanoseconds == 0)
     }
+
+    /// After `stopSpinning` (fffrun's gzip inflater needs a core), waiting threads sleep at once,
+    /// and jobs started before and after it still run every task once.
+    @Test func stopSpinningKeepsJobsWhole() throws {
+        let pool = try WorkerPool(size: 2, spinNanoseconds: 1_000_000)
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 2)
+        defer { counts.deallocate() }
+        counts.initialize(repeating: 0)
+        for job in 0..<400 {
+            if job == 200 { pool.stopSpinning() }
+            pool.run(2) { counts[$0] += 1 }
+        }
+        #expect(pool.spinNanoseconds == 0)
+        #expect(Array(counts) == [400, 400])
+    }
 }
