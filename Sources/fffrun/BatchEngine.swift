@@ -38,9 +38,12 @@ final class BatchEngine {
     /// ``WorkerPool/stopSpinning()``).
     func stopSpinning() { pool?.stopSpinning() }
 
-    /// An engine for `model` with `threads` threads (1: everything on the calling thread).
-    /// Throws ``PoolError`` when a thread cannot be started.
-    init(model: InferenceModel, inputForm: InputForm, threads: Int) throws(PoolError) {
+    /// An engine for `model` with `threads` threads (1: everything on the calling thread), or
+    /// with the threads of `sharing` (an engine of as many threads, driven by the same thread,
+    /// one engine's rounds after the other's: two pools would have one idle pool's threads spin
+    /// beside the other's). Throws ``PoolError`` when a thread cannot be started.
+    init(model: InferenceModel, inputForm: InputForm, threads: Int,
+         sharingThreadsOf sharing: BatchEngine? = nil) throws(PoolError) {
         precondition(threads >= 1, "at least one thread")
         self.model = model
         self.inputForm = inputForm
@@ -55,7 +58,12 @@ final class BatchEngine {
         leaves.initialize(repeating: 0)
         workspaces = (0..<threads).map { _ in Workspace(for: model) }
         do {
-            pool = threads > 1 ? try WorkerPool(size: threads) : nil
+            if let sharing {
+                precondition(sharing.threadCount == threads, "a shared pool has \(sharing.threadCount) threads, not \(threads)")
+                pool = sharing.pool
+            } else {
+                pool = threads > 1 ? try WorkerPool(size: threads) : nil
+            }
         } catch {
             inputs.deallocate()
             outputs.deallocate()
@@ -65,7 +73,7 @@ final class BatchEngine {
     }
 
     deinit {
-        pool?.shutdown()
+        // The pool stops its threads when its last engine lets it go (WorkerPool.deinit).
         inputs.deallocate()
         outputs.deallocate()
         leaves.deallocate()

@@ -99,8 +99,9 @@ struct CompareCommand: ParsableCommand {
         let engines: (BatchEngine, BatchEngine)
         do {
             let threads = input.threadCount
-            engines = (try BatchEngine(model: a, inputForm: input.inputForm, threads: threads),
-                       try BatchEngine(model: b, inputForm: input.inputForm, threads: threads))
+            let first = try BatchEngine(model: a, inputForm: input.inputForm, threads: threads)
+            engines = (first, try BatchEngine(model: b, inputForm: input.inputForm, threads: threads,
+                                              sharingThreadsOf: first))
         } catch {
             throw CommandFailure(CommandFailure.internalError, error.description)
         }

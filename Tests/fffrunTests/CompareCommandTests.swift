@@ -28,7 +28,8 @@ private typealias F = ClassifyFixtures
         return path
     }
 
-    @Test func agreementMatchesTheReference() throws {
+    /// With 2 or 3 threads the two models' engines share one pool of threads.
+    @Test(arguments: [1, 2, 3]) func agreementMatchesTheReference(threads: Int) throws {
         let demo = try F.demo()
         let directory = try TemporaryDirectory()
         let variant = try Self.variantOfDemo(in: directory)
@@ -41,7 +42,8 @@ private typealias F = ClassifyFixtures
         for (x, y) in zip(a.outputs, b.outputs) { for (p, q) in zip(x, y) { largest = max(largest, abs(p - q)) } }
         #expect(sameClass < 360 && sameClass > 200, "the variant should change some answers")
 
-        let result = try F.fffrun(["compare", demo.modelPath, variant, "--inputs", demo.csvPath, "--labels", demo.labelsPath])
+        let result = try F.fffrun(["compare", demo.modelPath, variant, "--inputs", demo.csvPath, "--labels", demo.labelsPath,
+                                   "--threads", String(threads)])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.lines
         #expect(lines.first == "records: 360")
@@ -50,7 +52,8 @@ private typealias F = ClassifyFixtures
         #expect(lines.contains("accuracy of \(demo.modelPath): 92.22% (332 of 360)"), "\(lines)")
         #expect(lines.contains("accuracy of \(variant): \(String(format: "%.2f", Double(correctB) / 3.6))% (\(correctB) of 360)"), "\(lines)")
 
-        let json = try F.fffrun(["compare", demo.modelPath, variant, "--inputs", demo.csvPath, "--json"])
+        let json = try F.fffrun(["compare", demo.modelPath, variant, "--inputs", demo.csvPath, "--json",
+                                 "--threads", String(threads)])
         let object = try #require(try JSONSerialization.jsonObject(with: json.stdoutData) as? [String: Any])
         #expect(object["argmax_same"] as? Int == sameClass && object["leaf_same"] as? Int == 360)
         let measured = try #require(object["max_abs_difference"] as? Double)
