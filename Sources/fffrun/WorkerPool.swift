@@ -18,8 +18,8 @@ import Darwin
 /// machine, and spinning through the caller's short serial work between rounds avoids it
 /// (measured on 1 M records, `--threads 2`: see BENCHMARKS.md). The default, 1 ms, outlasts the
 /// caller's `read()` of a CSV round (about 2.4 MB); 200 µs did not, and left CSV `eval` 10 %
-/// slower. When there are fewer online CPUs than threads, a spinning thread would take the core
-/// from the one it waits for: then nobody spins.
+/// slower. When the process may use fewer CPUs than there are threads (``usableCPUs()``), a
+/// spinning thread would take the core from the one it waits for: then nobody spins.
 ///
 /// The pool is driven by one thread. `body` must make task `i` touch only memory no other task
 /// writes (each task gets its own workspace, share of records and output buffer).
@@ -30,8 +30,8 @@ final class WorkerPool: @unchecked Sendable {
 
     /// The parallelism: the caller plus `size - 1` workers.
     let size: Int
-    /// How long a waiting thread spins before it sleeps (0 when CPUs are fewer than threads,
-    /// or after ``stopSpinning()``).
+    /// How long a waiting thread spins before it sleeps (0 when usable CPUs are fewer than
+    /// threads, or after ``stopSpinning()``).
     var spinNanoseconds: Int { spinLimit.load(ordering: .relaxed) }
     private let spinLimit: Atomic<Int>
     private var threads: [pthread_t] = []
@@ -52,7 +52,7 @@ final class WorkerPool: @unchecked Sendable {
     init(size: Int, spinNanoseconds: Int = 1_000_000) throws(PoolError) {
         precondition((1...0xFFFF).contains(size), "a pool needs 1 to 65535 threads, not \(size)")
         self.size = size
-        spinLimit = Atomic(sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= size ? spinNanoseconds : 0)
+        spinLimit = Atomic(Self.usableCPUs() >= size ? spinNanoseconds : 0)
         for index in 1..<max(size, 1) {
             let slot = WorkerSlot(pool: self, index: index)
             let context = Unmanaged.passRetained(slot).toOpaque()
@@ -163,6 +163,34 @@ final class WorkerPool: @unchecked Sendable {
             for _ in 0..<64 where ready() { return true }
             if Self.now() >= deadline { return ready() }
         }
+    }
+
+    /// The CPUs this process may run on: those of its affinity mask (`taskset`, a container's
+    /// cpuset) from /proc/self/status, else the online ones.
+    static func usableCPUs() -> Int {
+        let online = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        guard let file = fopen("/proc/self/status", "r") else { return online }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 4096)
+        let key = "Cpus_allowed_list:"
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix(key) else { continue }
+            // "0-3,8,10-11"
+            var count = 0
+            for part in text.dropFirst(key.count).split(separator: ",") {
+                let bounds = part.split(separator: "-").map { Int(String($0.filter { !$0.isWhitespace })) }
+                switch bounds.count {
+                case 1: if bounds[0] != nil { count += 1 } else { return online }
+                case 2:
+                    guard let low = bounds[0], let high = bounds[1], high >= low else { return online }
+                    count += high - low + 1
+                default: return online
+                }
+            }
+            return count > 0 ? min(count, online) : online
+        }
+        return online
     }
 
     private static func now() -> Int {
