@@ -106,6 +106,8 @@ struct CompareCommand: ParsableCommand {
             throw CommandFailure(CommandFailure.internalError, error.description)
         }
         let (first, second) = engines
+        // As in RunRounds: a gzip inflater on a thread of its own needs a core of the pool's.
+        if reader.inflatesOnItsOwnThread { first.stopSpinning() }
         var tally = ComparisonTally(outputWidth: a.outputWidth)
         var classes = [Int](repeating: 0, count: first.blockCapacity)
         while true {
