@@ -55,11 +55,12 @@ public final class RecordReader {
 
     let buffer: InputBuffer
 
-    /// Whether ``nextRun(maxRecords:targetBytes:mayRead:)`` may hand out binary runs of a
-    /// regular file before their bytes are read, for the threads that decode them to read
-    /// their own parts (``Run/fill(records:)``): the copy out of the page cache then runs on
-    /// every core, each part into the cache of the core that uses it, instead of on one core
-    /// while the others wait. Pipes, gzip and text are read as before.
+    /// Whether ``nextRun(maxRecords:targetBytes:mayRead:)`` may hand out runs of a regular
+    /// file before their bytes are read, for the threads that decode them to read their own
+    /// parts (``Run/fill(records:)``; text: ``Run/fill(bytes:)``, then
+    /// ``Run/wholeLines(readTo:)``): the copy out of the page cache then runs on every core,
+    /// each part into the cache of the core that uses it, instead of on one core while the
+    /// others wait. Pipes and gzip are read as before.
     public var readsRunsInParts = false
     /// A run handed out with unread parts: the bytes at hand before it, and the file offset of
     /// the first byte not read (the descriptor's offset, which `pread` leaves alone).
@@ -467,7 +468,8 @@ extension RecordReader {
     /// Whole records at the front of the reader's buffer, handed out at once so that several
     /// threads can decode them (``RunDecoder``) while the reader waits: for binary formats
     /// `count` records of `recordBytes` bytes each; for text, whole lines (the last ends with
-    /// `\n`). Valid until the next call on the reader.
+    /// `\n`), or, with ``hasUnreadBytes`` (``RecordReader/readsRunsInParts``), bytes to read
+    /// and then cut to whole lines. Valid until the next call on the reader.
     public struct Run {
         /// The bytes of the run.
         public let bytes: UnsafeRawBufferPointer
@@ -499,19 +501,49 @@ extension RecordReader {
         /// Whether the run holds lines of text.
         public var isText: Bool { recordBytes == 0 }
 
+        /// Whether bytes of the run are not read yet (``fill(bytes:)`` reads them).
+        public var hasUnreadBytes: Bool { unreadFrom < bytes.count }
+
         /// Binary: makes records `records` of the run readable, reading those of their bytes
         /// not at hand yet from the file (one `pread`), and returns how many of them, from the
         /// first, are whole: fewer only where the file ended or failed early (the reader's
         /// `next` then meets that end or error at the same record). Threads may fill disjoint
         /// ranges at once. O(bytes read).
         public func fill(records: Range<Int>) -> Int {
-            let from = records.lowerBound * recordBytes, to = records.upperBound * recordBytes
-            let unread = max(from, unreadFrom)
-            guard unread < to, let file, let base = bytes.baseAddress else { return records.count }
+            fill(bytes: records.lowerBound * recordBytes ..< records.upperBound * recordBytes) / recordBytes
+        }
+
+        /// Makes bytes `range` of the run readable, reading those not at hand yet from the file
+        /// (one `pread`), and returns how many of them, from the first, are there: fewer only
+        /// where the file ended or failed early. Threads may fill disjoint ranges at once.
+        /// O(bytes read).
+        public func fill(bytes range: Range<Int>) -> Int {
+            let unread = max(range.lowerBound, unreadFrom)
+            guard unread < range.upperBound, let file, let base = bytes.baseAddress else { return range.count }
             let got = file.read(into: UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: base + unread),
-                                                                    count: to - unread),
+                                                                    count: range.upperBound - unread),
                                 at: fileOffset + (unread - unreadFrom))
-            return (unread + got - from) / recordBytes
+            return unread + got - range.lowerBound
+        }
+
+        /// Text: piece `k` of `n` about equal pieces of the run's bytes, which `n` threads may
+        /// fill at once (``fill(bytes:)``). O(1).
+        public func piece(_ k: Int, of n: Int) -> Range<Int> {
+            (k * bytes.count / n) ..< ((k + 1) * bytes.count / n)
+        }
+
+        /// Text: the run cut to the whole lines read, once each piece `k` of `readTo.count`
+        /// (``piece(_:of:)``) was filled up to `readTo[k]`: the bytes before the first piece
+        /// read short (the file ended or failed there), up to and including their last line end;
+        /// nothing when they hold none. O(pieces + length of the last, unfinished line).
+        public func wholeLines(readTo: UnsafeBufferPointer<Int>) -> Run {
+            var length = bytes.count
+            for k in readTo.indices where readTo[k] < piece(k, of: readTo.count).upperBound {
+                length = readTo[k]
+                break
+            }
+            while length > 0 && bytes[length - 1] != 0x0A { length -= 1 }
+            return Run(bytes: UnsafeRawBufferPointer(rebasing: bytes[0 ..< length]), count: 0, recordBytes: 0)
         }
     }
 
@@ -686,19 +718,43 @@ extension RecordReader {
     /// not read yet (``Run/fill(records:)``), or nil when the file has no whole record more
     /// than those at hand (or is not a regular file whose size and offset are known).
     private func runInParts(wanted: Int) -> Run? {
+        guard let (file, position, size) = partsReadable() else { return nil }
+        let count = min(wanted, (buffer.available + max(0, size - position)) / recordBytes)
+        return runInParts(length: count * recordBytes, count: count, recordBytes: recordBytes, of: file, at: position)
+    }
+
+    /// A text run of up to `bytes` bytes of a regular file, those beyond the bytes at hand not
+    /// read yet (``Run/fill(bytes:)``), to be cut to whole lines once read
+    /// (``Run/wholeLines(readTo:)``), or nil as for binary runs.
+    private func runInParts(bytes: Int) -> Run? {
+        guard let (file, position, size) = partsReadable() else { return nil }
+        let length = min(bytes, buffer.available + max(0, size - position))
+        return runInParts(length: length, count: 0, recordBytes: 0, of: file, at: position)
+    }
+
+    /// The source, its offset and its size, when it is a regular file that runs may be read
+    /// from in parts.
+    private func partsReadable() -> (file: FileDescriptorSource, position: Int, size: Int)? {
         guard let file = buffer.source as? FileDescriptorSource, file.isRegularFile, buffer.deferredError == nil,
               !buffer.atEOF, let position = file.filePosition, let size = file.regularFileSize else { return nil }
+        return (file, position, size)
+    }
+
+    /// A run of the `length` bytes from the first at hand on, those after the bytes at hand to
+    /// come from `file` at `position`; nil when every byte is at hand.
+    private func runInParts(length: Int, count: Int, recordBytes: Int, of file: FileDescriptorSource,
+                            at position: Int) -> Run? {
         let atHand = buffer.available
-        let count = min(wanted, (atHand + max(0, size - position)) / recordBytes)
-        if count * recordBytes <= atHand { return nil }
-        buffer.reserve(count * recordBytes)
+        if length <= atHand { return nil }
+        buffer.reserve(length)
         partsPending = (atHand, file)
-        return Run(bytes: UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: count * recordBytes),
+        return Run(bytes: UnsafeRawBufferPointer(start: buffer.storage + buffer.start, count: length),
                    count: count, recordBytes: recordBytes, unreadFrom: atHand, file: file, fileOffset: position)
     }
 
     private func nextTextRun(targetBytes: Int, mayRead: () -> Bool) throws(RecordError) -> Run? {
         guard headerDecided, separator != nil, pendingBlankLine == nil, lineNumber > 0 else { return nil }
+        if readsRunsInParts, buffer.available < targetBytes, let run = runInParts(bytes: targetBytes) { return run }
         var scanned = 0  // bytes after `start` known to hold no newline
         var haveLine = false
         while buffer.available < targetBytes {

@@ -184,6 +184,110 @@ import Testing
         }
     }
 
+    /// Text runs of a regular file handed out unread (`readsRunsInParts`): pieces filled in any
+    /// order (as threads would), the run cut to the whole lines read, split into parts, parsed:
+    /// the records and the error are those of `next` alone, also where a run holds no line end
+    /// (a line longer than the run, the last line without one) and when the file is cut short
+    /// after a run was handed out.
+    @Test func textRunsOfAFileReadInPartsGiveTheRecordsOfNext() throws {
+        // Files larger than the reader's 4 KiB buffer, so that runs reach past the bytes at hand.
+        let lines = (0..<900).map { "\($0),\(Float($0) / 3),-\($0)e-2" }
+        var withComments = lines
+        withComments.insert("# comment", at: 170)
+        withComments.insert("   ", at: 640)  // a blank line before records: an error
+        var bad = lines
+        bad[533] = "1,2,x"
+        var long = lines
+        long[300] = "1,2," + String(repeating: "9", count: 2500)  // longer than most runs
+        var overlong = lines
+        overlong[700] = "1,2," + String(repeating: "9", count: 300)  // longer than the line cap
+        let cases: [(String, RecordReaderOptions)] = [
+            (lines.joined(separator: "\n") + "\n", RecordReaderOptions()),
+            ("a,b,c\r\n" + lines.joined(separator: "\r\n"), RecordReaderOptions()),  // no final line end
+            (withComments.joined(separator: "\n") + "\n", RecordReaderOptions()),
+            (bad.joined(separator: "\n") + "\n", RecordReaderOptions()),
+            (long.joined(separator: "\n") + "\n\n\n", RecordReaderOptions()),  // trailing blanks
+            (overlong.joined(separator: "\n") + "\n", RecordReaderOptions(maxLineBytes: 200)),
+        ]
+        var state: UInt64 = 7
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        for (caseNumber, (text, caseOptions)) in cases.enumerated() {
+            let bytes = utf8(text)
+            var options = caseOptions
+            options.bufferSize = 4096
+            let plain = try drain(bytes, .csv, width: 3, options: caseOptions)
+            for trial in 0..<12 {
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent("fffrecords-\(UUID().uuidString)").path
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                let reader = try RecordReader(source: FileDescriptorSource(path: path), format: .csv, expectedWidth: 3,
+                                              options: options)
+                reader.readsRunsInParts = true
+                // The last trials cut the file in the middle of the unread bytes of the first run
+                // that has some, after it was handed out.
+                let cutsTheFile = trial >= 10
+                var cutAt: Int?
+                let capacity = 1 + next(40), parts = 1 + next(4)
+                let out = UnsafeMutablePointer<Float>.allocate(capacity: 3 * capacity * parts)
+                defer { out.deallocate() }
+                var unread = 0
+                let result = drainTakingRuns(reader, width: 3, out: out,
+                                   nextRun: { () throws(RecordError) in try reader.nextRun(maxRecords: 1000, targetBytes: 40 + next(3000), mayRead: { true }) },
+                                   take: { handed in
+                    var run = handed
+                    if cutsTheFile && cutAt == nil && run.hasUnreadBytes {
+                        cutAt = run.fileOffset + (run.bytes.count - run.unreadFrom) / 2
+                        truncate(path, off_t(cutAt!))
+                    }
+                    if run.hasUnreadBytes {
+                        unread += 1
+                        // Lines of a wrong record where the bytes are not read yet: a piece
+                        // read short must not leave them in the run.
+                        let poison = UnsafeMutableRawBufferPointer(mutating: run.bytes)
+                        for i in run.unreadFrom ..< run.bytes.count { poison[i] = Array("7,7,7\n".utf8)[i % 6] }
+                        let pieces = 1 + next(4)
+                        var filledTo = [Int](repeating: 0, count: pieces)
+                        var rng = SplitMix64(seed: state)
+                        for k in (0..<pieces).shuffled(using: &rng) {
+                            let piece = run.piece(k, of: pieces)
+                            filledTo[k] = piece.lowerBound + run.fill(bytes: piece)
+                        }
+                        run = filledTo.withUnsafeBufferPointer { run.wholeLines(readTo: $0) }
+                        if let cutAt {  // nothing of the run lies beyond the end of the file
+                            #expect(run.bytes.count <= handed.unreadFrom + max(0, cutAt - handed.fileOffset))
+                        }
+                        #expect(run.bytes.isEmpty || run.bytes[run.bytes.count - 1] == 0x0A)
+                        #expect(!run.hasUnreadBytes)
+                    }
+                    let decoder = reader.runDecoder
+                    var records = 0, used = 0
+                    for part in decoder.split(run.bytes, parts: parts) {
+                        let (n, b) = decoder.parseLines(UnsafeRawBufferPointer(rebasing: run.bytes[part]),
+                                                        into: out + records * 3, capacity: capacity)
+                        records += n
+                        used += b
+                        if b < part.count { break }
+                    }
+                    return (records, used)
+                })
+                if let cutAt {
+                    // Every byte read before the cut lies before it: what the cut file holds.
+                    let cut = try drain(Array(bytes.prefix(cutAt)), .csv, width: 3, options: caseOptions)
+                    let asTheCutFile = bits(result.records) == bits(cut.records)
+                    #expect(asTheCutFile, "case \(caseNumber) cut at \(cutAt)")
+                    #expect(result.error == cut.error, "case \(caseNumber) cut at \(cutAt)")
+                } else {
+                    #expect(bits(result.records) == bits(plain.records), "case \(caseNumber) trial \(trial)")
+                    #expect(result.error == plain.error, "case \(caseNumber) trial \(trial)")
+                }
+                #expect(unread > 0, "case \(caseNumber) trial \(trial): no run was read in parts")
+            }
+        }
+    }
+
     @Test func splitEndsEveryPartAtALineEnd() {
         let text = utf8((0..<40).map { String(repeating: "7", count: $0 % 9) + "\n" }.joined())
         let decoder = RecordReader.RunDecoder(width: 1, element: .u8, recordBytes: 0, separator: .comma,

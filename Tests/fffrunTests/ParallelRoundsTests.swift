@@ -133,6 +133,51 @@ import Testing
         #expect(idx.lines == Array(classes.prefix(5000)) + classes.suffix(from: 6001))
     }
 
+    /// Text from a regular file is read in parts, each thread its piece, then cut at the last
+    /// line end read; from a pipe the calling thread reads it. The same answers and messages
+    /// (named after the file instead of standard input), also where a run holds no line end
+    /// (a line longer than a round's bytes and the line cap, the last line without one).
+    @Test(arguments: [1, 2, 3]) func textFromAFileMatchesThePipe(threads: Int) throws {
+        let demo = try F.demo()
+        let (fields, classes) = records(demo)
+        let lines: [String] = fields.enumerated().map { r, row in
+            let line: String = row.joined(separator: ",")
+            return r % 7 == 3 ? line + "\r" : line
+        }
+        var comments = lines
+        comments.insert("# a comment", at: 6100)
+        var bad = lines
+        bad[7000] = bad[7000].replacingOccurrences(of: ",", with: ",x", options: [], range: nil)
+        var wide = lines
+        wide[8500] += ",7"
+        var long = lines  // 1.5 MB, longer than a round's bytes and than the line cap
+        let spaces = String(repeating: " ", count: 1_500_000)
+        let rest: String = fields[6000].dropFirst().joined(separator: ",")
+        long[6000] = fields[6000][0] + spaces + "," + rest
+        let directory = try TemporaryDirectory()
+        let path = directory.path("records.csv")
+        let cases: [(name: String, lines: [String], end: String)] = [
+            ("plain", lines, "\n"), ("no final line end", lines, ""), ("comment", comments, "\n"),
+            ("bad token", bad, "\n"), ("wide", wide, "\n"), ("long line", long, "\n"),
+        ]
+        for (name, caseLines, end) in cases {
+            let text: String = caseLines.joined(separator: "\n") + end
+            let data = Data(text.utf8)
+            try data.write(to: URL(fileURLWithPath: path))
+            let file = try F.fffrun(["classify", demo.modelPath, "--output", "index", "--threads", String(threads), path])
+            let piped = try classify(demo, data, threads: threads)
+            #expect(file.status == piped.status, "\(name)")
+            #expect(file.stdoutData == piped.stdoutData, "\(name)")
+            #expect(file.stderr == piped.stderr.replacingOccurrences(of: "standard input", with: "'\(path)'"), "\(name)")
+            if name == "plain" || name == "comment" || name == "no final line end" {
+                #expect(file.status == 0, "\(name): \(file.stderr)")
+                #expect(file.lines == classes, "\(name)")
+            } else {
+                #expect(file.status == 65, "\(name)")
+            }
+        }
+    }
+
     /// gzip from a file is inflated on a thread of its own; from a pipe it is not. The same
     /// answers and, for a truncated stream, the same message.
     @Test func gzipThreadMatchesThePipe() throws {
