@@ -38,6 +38,13 @@ final class BatchEngine {
     /// ``WorkerPool/stopSpinning()``).
     func stopSpinning() { pool?.stopSpinning() }
 
+    /// Leaves a core to `reader`'s own thread, if it has one (gzip from a regular file,
+    /// inflated on a thread of its own, known once the reader is prepared): the pool's threads
+    /// then sleep at once between rounds, where spinning would take that thread's core. O(1).
+    func shareCores(with reader: RecordReader) {
+        if reader.inflatesOnItsOwnThread { stopSpinning() }
+    }
+
     /// An engine for `model` with `threads` threads (1: everything on the calling thread), or
     /// with the threads of `sharing` (an engine of as many threads, driven by the same thread,
     /// one engine's rounds after the other's: two pools would have one idle pool's threads spin

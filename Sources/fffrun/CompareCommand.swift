@@ -106,25 +106,24 @@ struct CompareCommand: ParsableCommand {
             throw CommandFailure(CommandFailure.internalError, error.description)
         }
         let (first, second) = engines
-        // As in RunRounds: a gzip inflater on a thread of its own needs a core of the pool's.
-        if reader.inflatesOnItsOwnThread { first.stopSpinning() }
+        first.shareCores(with: reader)
         var tally = ComparisonTally(outputWidth: a.outputWidth)
-        var classes = [Int](repeating: 0, count: first.blockCapacity)
+        var classes = [Int32](repeating: 0, count: first.blockCapacity)
         while true {
             let fill = first.fill(from: reader)
             if fill.count > 0 {
                 second.inputs.baseAddress!.update(from: first.inputs.baseAddress!, count: fill.count * a.inputWidth)
             }
             if let truth {
-                for r in 0..<fill.count {
-                    classes[r] = try truth.label(forRecordOf: inputName)
+                try classes.withUnsafeMutableBufferPointer { (buffer) throws(CommandFailure) in
+                    try truth.labels(forRecords: fill.count, of: inputName, into: buffer.baseAddress!)
                 }
             }
             first.evaluate(count: fill.count) { _, _ in }
             second.evaluate(count: fill.count) { _, _ in }
             for r in 0..<fill.count {
                 tally.add(first.output(r), first.leaves[r], second.output(r), second.leaves[r],
-                          truth: truth == nil ? nil : classes[r])
+                          truth: truth == nil ? nil : Int(classes[r]))
             }
             progress.update(records: tally.records)
             if let error = fill.error { throw CommandFailure.reading(error, from: inputName) }

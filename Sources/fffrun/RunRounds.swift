@@ -88,8 +88,7 @@ final class RunRounds {
     /// The next run of `reader` for a round (see ``RecordReader/nextRun``).
     func nextRun(_ reader: RecordReader, mayRead: () -> Bool) throws(RecordError) -> RecordReader.Run? {
         reader.readsRunsInParts = true
-        // A gzip inflater on a thread of its own needs a core: the pool must not spin beside it.
-        if reader.inflatesOnItsOwnThread { engine.stopSpinning() }
+        engine.shareCores(with: reader)
         return try reader.nextRun(maxRecords: engine.blockCapacity, targetBytes: textTarget, mayRead: mayRead)
     }
 

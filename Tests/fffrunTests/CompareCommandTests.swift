@@ -60,6 +60,35 @@ private typealias F = ClassifyFixtures
         #expect(abs(measured - largest) <= 1e-4 * (1 + largest), "\(measured) vs reference \(largest)")
     }
 
+    /// Labels as text and as IDX (decoded a block at a time): the accuracy of the reference's
+    /// answers; a label that is not a class and labels that end early are named as eval names
+    /// them.
+    @Test func labelsAreCountedAndTheirErrorsNamed() throws {
+        let demo = try F.demo()
+        let directory = try TemporaryDirectory()
+        let a = try F.reference(model: demo.modelPath, records: demo.records)
+        let correct = zip(a.argmax, demo.labels).filter { $0 == $1 }.count
+        let idxLabels = directory.path("labels.idx")
+        try EvalLabelsTests.idx(demo.labels).write(to: URL(fileURLWithPath: idxLabels))
+        let inputs = "inputs '\(demo.csvPath)'"
+        for labels in [demo.labelsPath, idxLabels] {
+            let result = try F.fffrun(["compare", demo.modelPath, demo.modelPath, "--inputs", demo.csvPath, "--labels", labels])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.lines.contains("accuracy of \(demo.modelPath): \(String(format: "%.2f", Double(correct) / 3.6))% (\(correct) of 360)"),
+                    "\(result.lines)")
+        }
+        var wrong = demo.labels
+        wrong[200] = 12
+        try EvalLabelsTests.idx(wrong).write(to: URL(fileURLWithPath: idxLabels))
+        let bad = try F.fffrun(["compare", demo.modelPath, demo.modelPath, "--inputs", demo.csvPath, "--labels", idxLabels])
+        #expect(bad.status == 65)
+        #expect(bad.stderr == "fffrun compare: labels file '\(idxLabels)', label 201: 12.0 is not a class index 0...9\n")
+        try EvalLabelsTests.idx(Array(demo.labels.prefix(300))).write(to: URL(fileURLWithPath: idxLabels))
+        let short = try F.fffrun(["compare", demo.modelPath, demo.modelPath, "--inputs", demo.csvPath, "--labels", idxLabels])
+        #expect(short.status == 65)
+        #expect(short.stderr == "fffrun compare: labels file '\(idxLabels)' ends after 300 labels, but \(inputs) has more records (record 301 has no label)\n")
+    }
+
     @Test func aModelAgreesWithItselfAndShapesMustMatch() throws {
         let demo = try F.demo()
         let same = try F.fffrun(["compare", demo.modelPath, demo.modelPath, "--inputs", "-"],
