@@ -42,6 +42,8 @@ final class RunRounds {
     private let usedBytes: UnsafeMutableBufferPointer<Int>
     /// Per share, where its piece of a text run read in parts ends (see ``readInParts(_:)``).
     private let filledTo: UnsafeMutableBufferPointer<Int>
+    /// How binary rounds are divided among the threads.
+    private let balance: ShareBalance
     /// The bytes a text run aims at: the lines that fill about 85% of every region.
     private(set) var textTarget: Int
     /// Per share, room for one slice of records: decoded there and evaluated from there, the
@@ -57,6 +59,7 @@ final class RunRounds {
         partBytes = .allocate(capacity: shares)
         usedBytes = .allocate(capacity: shares)
         filledTo = .allocate(capacity: shares)
+        balance = ShareBalance(threads: shares)
         for buffer in [first, decoded, partBytes, usedBytes, filledTo] { buffer.initialize(repeating: 0) }
         scratchStride = Self.slice * engine.model.inputWidth
         scratch = .allocate(capacity: shares * scratchStride)
@@ -167,12 +170,15 @@ final class RunRounds {
             }
         } else {
             shares = min(engine.threadCount, max(1, run.count / BatchEngine.minimumShare))
-            for share in 0..<shares { first[share] = share * run.count / shares }
+            balance.split(run.count, shares: shares, into: first)
             for share in 0..<shares {
                 let end = share + 1 < shares ? first[share + 1] : run.count
                 partBytes[share] = (end - first[share]) * run.recordBytes
             }
+            let elapsed = balance.elapsed
             engine.runShares(shares) { share in
+                let started = WorkerPool.now()
+                defer { elapsed[share] = WorkerPool.now() - started }
                 let from = first[share], whole = share + 1 < shares ? first[share + 1] : run.count
                 // A run of a regular file comes unread: each share reads its own part.
                 let to = from + run.fill(records: from ..< whole)
@@ -195,6 +201,7 @@ final class RunRounds {
                 usedBytes[share] = (at - from) * run.recordBytes
                 work(share, from ..< at)
             }
+            if shares > 1 { balance.learn(shares: shares) { decoded[$0] } }
         }
         var outcome = Outcome(records: 0, needsReader: false)
         var bytes = 0

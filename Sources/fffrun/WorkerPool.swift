@@ -193,7 +193,8 @@ final class WorkerPool: @unchecked Sendable {
         return online
     }
 
-    private static func now() -> Int {
+    /// CLOCK_MONOTONIC in nanoseconds (a vDSO call: tens of nanoseconds).
+    static func now() -> Int {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return time.tv_sec &* 1_000_000_000 &+ time.tv_nsec
