@@ -608,12 +608,19 @@ extension RecordReader {
         /// Splits a text run's bytes into `parts` consecutive pieces of about equal size, each
         /// ending at a line end (some may be empty). O(parts + longest line).
         public func split(_ bytes: UnsafeRawBufferPointer, parts: Int) -> [Range<Int>] {
+            split(bytes, at: (0..<parts).map { $0 + 1 }, of: parts)
+        }
+
+        /// Splits a text run's bytes into consecutive pieces, piece `k` ending about
+        /// `ends[k] / total` of the way through (`ends` ascending, the last equal to `total`),
+        /// each at a line end (some may be empty). O(pieces + longest line).
+        public func split(_ bytes: UnsafeRawBufferPointer, at ends: [Int], of total: Int) -> [Range<Int>] {
             var ranges: [Range<Int>] = []
-            ranges.reserveCapacity(parts)
-            guard let base = bytes.baseAddress else { return Array(repeating: 0..<0, count: parts) }
+            ranges.reserveCapacity(ends.count)
+            guard let base = bytes.baseAddress, total > 0 else { return Array(repeating: 0..<0, count: ends.count) }
             var from = 0
-            for k in 1...parts {
-                var to = k == parts ? bytes.count : min(bytes.count, max(from, bytes.count * k / parts))
+            for (k, end) in ends.enumerated() {
+                var to = k == ends.count - 1 ? bytes.count : min(bytes.count, max(from, bytes.count * end / total))
                 if to < bytes.count && to > from {
                     // Move to just after the next line end at or after `to - 1`.
                     if let found = memchr(base + (to - 1), 0x0A, bytes.count - (to - 1)) {

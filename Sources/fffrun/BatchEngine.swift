@@ -131,12 +131,6 @@ final class BatchEngine {
         if let pool, shares > 1 { pool.run(shares, body) } else { body(0) }
     }
 
-    /// The records of the block that share `share` of `threadCount` owns when the number of
-    /// records it reads is not known beforehand (text): consecutive, about equal regions.
-    func region(_ share: Int) -> Range<Int> {
-        (share * blockCapacity / threadCount) ..< ((share + 1) * blockCapacity / threadCount)
-    }
-
     /// Evaluates records `records` of the block on the calling thread with share `share`'s
     /// workspace (from within ``runShares(_:_:)``).
     func evaluate(share: Int, _ records: Range<Int>) {

@@ -80,11 +80,18 @@ final class RunRounds {
     /// (and the kernels' copies of them) stay in the core's L2 cache between the two.
     static let slice = 128
 
+    /// Share `share`'s region of the block in a text round (set by the round's split, in
+    /// `first`).
+    private func region(_ share: Int, of shares: Int) -> Range<Int> {
+        first[share] ..< (share + 1 < shares ? first[share + 1] : engine.blockCapacity)
+    }
+
     /// Sets the text target from an average line length in bytes.
     func estimateLines(averageBytes: Double) {
         guard averageBytes.isFinite, averageBytes > 0 else { return }
-        // Each part, a `1 / threadCount` of the run, must fit its share's region.
-        let lines = Double(engine.region(0).count) * 0.85 * Double(engine.threadCount)
+        // Each share's piece of the run must fit its region: pieces and regions take the same
+        // fraction of the run and of the block.
+        let lines = Double(engine.blockCapacity) * 0.85
         textTarget = max(4096, min(64 << 20, Int(lines * averageBytes)))
     }
 
@@ -141,15 +148,19 @@ final class RunRounds {
         let first = self.first, decoded = self.decoded, partBytes = self.partBytes, usedBytes = self.usedBytes
         let scratch = self.scratch, scratchStride = self.scratchStride
         let shares: Int
+        let elapsed = balance.elapsed
         if run.isText {
+            // Regions of the block, and pieces of the run, in proportion to the threads' speeds.
             shares = engine.threadCount
-            let parts = decoder.split(run.bytes, parts: shares)
-            for share in 0..<shares {
-                first[share] = engine.region(share).lowerBound
-                partBytes[share] = parts[share].count
-            }
+            let capacity = engine.blockCapacity
+            balance.split(capacity, shares: shares, into: first)
+            let parts = decoder.split(run.bytes, at: (0..<shares).map { $0 + 1 < shares ? first[$0 + 1] : capacity },
+                                      of: capacity)
+            for share in 0..<shares { partBytes[share] = parts[share].count }
             engine.runShares(shares) { share in
-                let region = engine.region(share), part = parts[share]
+                let started = WorkerPool.now()
+                defer { elapsed[share] = WorkerPool.now() - started }
+                let region = self.region(share, of: shares), part = parts[share]
                 // Parse and evaluate a slice at a time, so that a slice's values are still in
                 // the core's cache when they are evaluated.
                 var records = 0, bytes = 0
@@ -175,7 +186,6 @@ final class RunRounds {
                 let end = share + 1 < shares ? first[share + 1] : run.count
                 partBytes[share] = (end - first[share]) * run.recordBytes
             }
-            let elapsed = balance.elapsed
             engine.runShares(shares) { share in
                 let started = WorkerPool.now()
                 defer { elapsed[share] = WorkerPool.now() - started }
@@ -201,8 +211,8 @@ final class RunRounds {
                 usedBytes[share] = (at - from) * run.recordBytes
                 work(share, from ..< at)
             }
-            if shares > 1 { balance.learn(shares: shares) { decoded[$0] } }
         }
+        if shares > 1 { balance.learn(shares: shares) { decoded[$0] } }
         var outcome = Outcome(records: 0, needsReader: false)
         var bytes = 0
         var stopped = false
@@ -223,7 +233,7 @@ final class RunRounds {
             if usedBytes[share] < partBytes[share] {
                 stopped = true
                 // A text region filled up: only the round ends. Anything else: the reader's turn.
-                let full = run.isText && records == engine.region(share).count
+                let full = run.isText && records == region(share, of: shares).count
                 outcome.needsReader = !full
             }
         }

@@ -300,6 +300,20 @@ import Testing
                 for (a, b) in zip(ranges, ranges.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
                 for r in ranges where !r.isEmpty { #expect(bytes[r.upperBound - 1] == 0x0A) }
             }
+            // Pieces in given proportions: each ends at the first line end at or after its share.
+            for ends in [[1, 3], [2, 3], [100, 1000, 1337], [0, 5, 5, 9]] {
+                let total = ends.last!
+                let ranges = decoder.split(bytes, at: ends, of: total)
+                #expect(ranges.count == ends.count)
+                #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == bytes.count)
+                for (a, b) in zip(ranges, ranges.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
+                for (k, r) in ranges.enumerated().dropLast() where !r.isEmpty {
+                    let target = bytes.count * ends[k] / total
+                    #expect(bytes[r.upperBound - 1] == 0x0A)
+                    let from = max(target - 1, r.lowerBound)  // the line end at or after the share
+                    #expect(r.upperBound >= target && !bytes[from ..< r.upperBound - 1].contains(0x0A), "\(ends) piece \(k)")
+                }
+            }
         }
     }
 
