@@ -20,18 +20,20 @@ import FFFRecords
 /// record, line and column). Output before it is the same too: every record before it is
 /// emitted, in order.
 ///
-/// Text runs are split at line ends into equal parts, one per share; each share parses into its
-/// own region of the block, so the number of lines a run should hold is estimated from the
-/// lines read so far (a part with more lines than its region stops at the region's end and the
-/// round ends there: only that work is redone). Binary runs are split into equal record counts.
+/// Runs are split among the shares in proportion to the threads' measured speeds
+/// (``ShareBalance``; equal parts until every thread was timed): binary runs by record counts;
+/// text runs at line ends, each share parsing into its own region of the block, region and
+/// piece taking the same fraction of block and run, so the number of lines a run should hold is
+/// estimated from the lines read so far (a part with more lines than its region stops at the
+/// region's end and the round ends there: only that work is redone).
 ///
-/// The parts are equal although the calling thread also reads and writes between rounds: those
-/// happen while the other threads wait for the next round, so a smaller part for the caller
-/// only makes the others' parts, and the round, longer. (Measured on 1,000,000 MNIST records,
-/// 2 cores: parts sized to even out the caller's extra work made CSV rounds 1.34x slower, by
-/// overfilled regions redone, and IDX rounds 1.05x to 1.11x slower.)
+/// The calling thread's part is not made smaller for the reading and writing it does between
+/// rounds: those happen while the other threads wait for the next round, so a smaller part for
+/// the caller only makes the others' parts, and the round, longer. (Measured on 1,000,000 MNIST
+/// records, 2 cores: parts sized to even out the caller's extra work made CSV rounds 1.34x
+/// slower, by overfilled regions redone, and IDX rounds 1.05x to 1.11x slower.)
 ///
-/// Memory: a few integers per share, allocated once.
+/// Memory: a few integers per thread, allocated once.
 final class RunRounds {
     let engine: BatchEngine
     /// Per share: the first record of its region, the records it decoded, and (text) the bytes
