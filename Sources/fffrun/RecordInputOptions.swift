@@ -55,7 +55,7 @@ struct RecordInputOptions: ParsableArguments {
           help: "Accept NaN and infinite input values (by default they are errors naming the record).")
     var allowNonFinite = false
 
-    @Option(help: "Threads that read, parse and evaluate the records (default: every core; 1 runs on the main thread only).")
+    @Option(help: "Threads that read, parse and evaluate the records (default: one per CPU this process may use, as taskset or a container's cpuset allow; 1 runs on the main thread only).")
     var threads: Int?
 
     func validate() throws {
@@ -96,9 +96,10 @@ struct RecordInputOptions: ParsableArguments {
     /// Raw records get the model's preprocessing; `--raw` records do not.
     var inputForm: InputForm { raw ? .preprocessed : .raw }
 
-    /// `--threads`, or the number of online processors.
+    /// `--threads`, or the number of CPUs this process may run on (its affinity mask: a
+    /// thread more would only take turns on a CPU with another).
     var threadCount: Int {
         if let threads { return threads }
-        return max(1, min(1024, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        return max(1, min(1024, WorkerPool.usableCPUs()))
     }
 }

@@ -49,6 +49,20 @@ import Testing
         #expect(tooMany.spinNanoseconds == 0)
     }
 
+    /// Without `--threads`, one thread per CPU of the affinity mask: under `taskset -c 0`, one
+    /// (`taskset` is util-linux's, on every Debian system).
+    @Test func defaultThreadsFollowTheAffinityMask() throws {
+        let demo = try ClassifyFixtures.demo()
+        let binary = try FFFRunBinary.location.get().path
+        let pinned = try ClassifyFixtures.bash("taskset -c 0 '\(binary)' eval '\(demo.modelPath)' --inputs '\(demo.csvPath)' --labels '\(demo.labelsPath)' -v")
+        #expect(pinned.status == 0, "\(pinned.stderr)")
+        #expect(pinned.stderr.contains(", 1 thread, "), "\(pinned.stderr)")
+        #expect(pinned.lines.first == "accuracy: 92.22% (332 of 360)")
+        let free = try ClassifyFixtures.bash("'\(binary)' eval '\(demo.modelPath)' --inputs '\(demo.csvPath)' --labels '\(demo.labelsPath)' -v")
+        let cpus = WorkerPool.usableCPUs()
+        #expect(free.stderr.contains(cpus == 1 ? ", 1 thread, " : ", \(cpus) threads, "), "\(free.stderr)")
+    }
+
     /// After `stopSpinning` (fffrun's gzip inflater needs a core), waiting threads sleep at once,
     /// and jobs started before and after it still run every task once.
     @Test func stopSpinningKeepsJobsWhole() throws {
