@@ -44,7 +44,7 @@ final class RunRounds {
     private let usedBytes: UnsafeMutableBufferPointer<Int>
     /// Per share, where its piece of a text run read in parts ends (see ``readInParts(_:)``).
     private let filledTo: UnsafeMutableBufferPointer<Int>
-    /// How binary rounds are divided among the threads.
+    /// How rounds are divided among the threads.
     private let balance: ShareBalance
     /// The bytes a text run aims at: the lines that fill about 85% of every region.
     private(set) var textTarget: Int
