@@ -17,7 +17,11 @@ the binary promises (``fffrun classify --help``, ``fffrun eval --help``):
   gzip, text/IDX/NPY labels) predicts success and the record count; a disagreement is reported;
 * peak RSS of every run stays under ``--rss-limit-mb``;
 * for a share of successful ``classify`` runs, ``--threads 1`` and ``--threads 2`` print the
-  same bytes.
+  same bytes (the second run through a pipe: for a case given as a file, file against pipe).
+
+Standard input is a pipe, or for three cases in ten (not the gigantic ones) a regular file
+(``from_file``): fffrun then reads binary and text runs in parts with ``pread`` on every thread
+and inflates gzip on a thread of its own, and must answer exactly as from a pipe.
 
 Streams: random bytes; text-ish noise; valid streams of every format mutated (bit flips,
 truncation at every kind of boundary, inserted NULs and invalid UTF-8, CRLF and lone CR, hostile
@@ -1224,6 +1228,8 @@ class Case:
     labels_format: str = "auto"
     eval_json: bool = False
     compare_threads: bool = False
+    # stdin redirected from a regular file instead of a pipe (the same answers expected)
+    from_file: bool = False
 
     @property
     def name(self) -> str:
@@ -1330,6 +1336,8 @@ def make_case(seed: int, index: int, model: Model, giant_bytes: int = 100 << 20,
         case.labels, case.labels_format, ldesc = gen_labels(rng, min(records, 20000), model)
         case.kind += " | " + ldesc
         case.eval_json = rng.random() < 0.4
+    # From its own generator, so that adding it left every other choice of a SEED:INDEX as it was.
+    case.from_file = not stream.giant and random.Random(f"{seed}:{index}:file").random() < 0.3
     return case
 
 
@@ -1501,9 +1509,12 @@ TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
 def _spawn_and_feed(argv: list[str], chunks: Iterator[bytes], timeout: float,
-                    on_stdout: Callable[[bytes], None]) -> tuple[int | None, float, int, bytes, int]:
-    """Runs argv with chunks on stdin. Returns (status or None on timeout; negative for a
-    signal), seconds, peak RSS in KiB, stderr (first 64 KiB), bytes written to stdin).
+                    on_stdout: Callable[[bytes], None],
+                    stdin_path: str | None = None) -> tuple[int | None, float, int, bytes, int]:
+    """Runs argv with chunks on stdin (or, with stdin_path, that regular file as stdin: fffrun
+    then reads it in parts with pread and inflates gzip on a thread of its own). Returns
+    (status or None on timeout; negative for a signal), seconds, peak RSS in KiB, stderr (first
+    64 KiB), bytes written to stdin).
 
     The peak RSS comes from /usr/bin/time -f %M when present: a child forked from this Python
     process would report Python's own resident size as its peak (Linux keeps the high-water
@@ -1515,12 +1526,19 @@ def _spawn_and_feed(argv: list[str], chunks: Iterator[bytes], timeout: float,
         fd, rss_file = tempfile.mkstemp(prefix="hostile-rss-")
         os.close(fd)
         full = [TIME, "-f", "%M %x", "-o", rss_file] + argv
-    proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            close_fds=True, start_new_session=True)
-    written = [0]
+    stdin_file = open(stdin_path, "rb") if stdin_path else None
+    try:
+        proc = subprocess.Popen(full, stdin=stdin_file or subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, close_fds=True, start_new_session=True)
+    finally:
+        if stdin_file:
+            stdin_file.close()
+    written = [os.path.getsize(stdin_path) if stdin_path else 0]
     err = bytearray()
 
     def feed():
+        if stdin_path:
+            return
         fd = proc.stdin.fileno()
         try:
             for chunk in chunks:
@@ -1613,11 +1631,19 @@ def run_case(case: Case, fffrun: str, model: Model, timeout: float = 10.0, workd
     sink = checker.feed if case.command == "classify" else (lambda b: eval_out.extend(b[: (1 << 22) - len(eval_out)]))
     if case.stream.giant:
         timeout = max(timeout, 10 + case.stream.size / (20 << 20))
+    stdin_path = None
+    if case.from_file:
+        workdir = workdir or tempfile.gettempdir()
+        stdin_path = os.path.join(workdir, f"stdin-{os.getpid()}-{case.seed}-{case.index}")
+        Path(stdin_path).write_bytes(case.stream.data)
     try:
-        status, seconds, rss, err, written = _spawn_and_feed(argv, case.stream.chunks(), timeout, sink)
+        # (compare_threads then runs the other thread count through a pipe: file against pipe.)
+        status, seconds, rss, err, written = _spawn_and_feed(argv, case.stream.chunks(), timeout, sink, stdin_path)
     finally:
         if labels_path:
             os.unlink(labels_path)
+        if stdin_path:
+            os.unlink(stdin_path)
     res = Result(case, argv, status, seconds, rss, checker.lines, checker.partial, bytes(checker.head),
                  checker.total, err, written, case.expected(model), case.expected_labels(model),
                  eval_stdout=bytes(eval_out))
@@ -1773,6 +1799,9 @@ def reproducer_text(res: Result, fffrun_hint: str = "FFFRUN", saved: bool = Fals
         lines.append(f"python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(\"{c.stream.data.hex()}\"))' | {cmd}")
     else:
         lines.append(f"stdin: {len(c.stream.data)} bytes, not shown: {cmd}")
+    if c.from_file:
+        lines.append("stdin was a regular file (read in parts, gzip inflated on its own thread): "
+                     "redirect one with `<`, not a pipe")
     if c.labels is not None and len(c.labels) <= 2048:
         lines.append(f"labels file (hex): {c.labels.hex()}")
     lines.append(f"status {res.status}, {res.stdout_lines} stdout lines, {res.seconds:.2f} s, max RSS {res.max_rss_kb} KiB")
