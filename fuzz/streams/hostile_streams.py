@@ -1615,7 +1615,9 @@ def _spawn_and_feed(argv: list[str], chunks: Iterator[bytes], timeout: float,
 RECORD_RE = re.compile(r"\brecord (\d+)\b")
 ENDS_AFTER_RE = re.compile(r"declares (\d+) records, but it ends after (\d+)")
 CONTINUES_RE = re.compile(r"declares (\d+) records, but data continues")
-STREAM_LEVEL_RE = re.compile(r"header|\bIDX\b|\bNPY\b|gzip|not an (IDX|NPY) stream")
+# Errors about the stream as a whole: its header or compression, or a file of another kind
+# recognised by its first bytes ("...: this is a Python pickle (protocol 4). ...").
+STREAM_LEVEL_RE = re.compile(r"header|\bIDX\b|\bNPY\b|gzip|not an (IDX|NPY) stream|: this is an? ")
 
 
 def run_case(case: Case, fffrun: str, model: Model, timeout: float = 10.0, workdir: str | None = None,
