@@ -118,6 +118,16 @@ final class RunRounds {
         return run.wholeLines(readTo: UnsafeBufferPointer(filledTo))
     }
 
+    /// ``BatchEngine/runShares(_:_:)``, each share timed for ``balance``.
+    private func runTimedShares(_ shares: Int, _ body: (Int) -> Void) {
+        let elapsed = balance.elapsed
+        engine.runShares(shares) { share in
+            let started = WorkerPool.now()
+            body(share)
+            elapsed[share] = WorkerPool.now() - started
+        }
+    }
+
     /// What a round found.
     struct Outcome {
         /// Records emitted and marked read.
@@ -150,18 +160,14 @@ final class RunRounds {
         let first = self.first, decoded = self.decoded, partBytes = self.partBytes, usedBytes = self.usedBytes
         let scratch = self.scratch, scratchStride = self.scratchStride
         let shares: Int
-        let elapsed = balance.elapsed
         if run.isText {
             // Regions of the block, and pieces of the run, in proportion to the threads' speeds.
             shares = engine.threadCount
             let capacity = engine.blockCapacity
             balance.split(capacity, shares: shares, into: first)
-            let parts = decoder.split(run.bytes, at: (0..<shares).map { $0 + 1 < shares ? first[$0 + 1] : capacity },
-                                      of: capacity)
+            let parts = decoder.split(run.bytes, at: (0..<shares).map { region($0, of: shares).upperBound }, of: capacity)
             for share in 0..<shares { partBytes[share] = parts[share].count }
-            engine.runShares(shares) { share in
-                let started = WorkerPool.now()
-                defer { elapsed[share] = WorkerPool.now() - started }
+            runTimedShares(shares) { share in
                 let region = self.region(share, of: shares), part = parts[share]
                 // Parse and evaluate a slice at a time, so that a slice's values are still in
                 // the core's cache when they are evaluated.
@@ -188,9 +194,7 @@ final class RunRounds {
                 let end = share + 1 < shares ? first[share + 1] : run.count
                 partBytes[share] = (end - first[share]) * run.recordBytes
             }
-            engine.runShares(shares) { share in
-                let started = WorkerPool.now()
-                defer { elapsed[share] = WorkerPool.now() - started }
+            runTimedShares(shares) { share in
                 let from = first[share], whole = share + 1 < shares ? first[share + 1] : run.count
                 // A run of a regular file comes unread: each share reads its own part.
                 let to = from + run.fill(records: from ..< whole)
