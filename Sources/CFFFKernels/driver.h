@@ -677,6 +677,18 @@ INL void FN(root_master)(const int NT, const int WT, const int C, const void *nw
 #ifndef ROOT_CB
 #define ROOT_CB 1
 #endif
+#ifndef SPREAD_MASTER
+#define SPREAD_MASTER 0
+#endif
+#ifndef FINISH_EARLY
+#define FINISH_EARLY 1
+#endif
+#ifndef SPREAD_CB2
+#define SPREAD_CB2 4
+#endif
+#ifndef SPREAD_CB4
+#define SPREAD_CB4 3
+#endif
 #ifndef FUSE_ROOT_TYPES /* bit WT set: fuse the root with the master for weight type WT */
 #define FUSE_ROOT_TYPES 1
 #endif
@@ -700,6 +712,118 @@ static void FN(root_master_any)(int NT, int WT, int C, const void *nw, const voi
     }
 }
 
+/* ---- batched: the master's first panel spread over the node levels ---------------------------
+ * The descent reads every record's inputs once per level, one multiply-add per input vector
+ * loaded from L2; the master's first panel needs every record's inputs too. With SPREAD_MASTER,
+ * each level's pass over a group of records sharing a node also computes a pair or two of the
+ * master's 8 units (see spread_units), so those loads feed 1 + U multiply-adds, and only the
+ * slice of the panel that a level uses (U rows, 3 KB per unit at 784 inputs) has to stay in L1
+ * beside the node row and the records. Summation orders are those of node_dots and tile. */
+INL void FN(node_master)(const int NT, const int WT, const int C, const int U, const void *nw,
+                         const void *mw, int64_t u0, const float *const *xs, int64_t n,
+                         float *dots, float *msums)
+{
+    vf a[4][4], m[4][4];
+    for (int c = 0; c < C; c++) {
+        for (int j = 0; j < 4; j++) a[c][j] = FN(vzero)();
+        for (int r = 0; r < U; r++) m[c][r] = FN(vzero)();
+    }
+    const int64_t blocks = n / VW;
+    int64_t kb = 0;
+#define NM_MASTER(KB)                                                                              \
+    for (int r = 0; r < U; r++) {                                                                  \
+        if (WT == FFF_ELEMENT_BFLOAT16) {                                                          \
+            vf wa, wb;                                                                             \
+            FN(bf16_pair)(mw, ((KB) * FFF_PANEL_ROWS + u0 + r) * VW, &wa, &wb);                    \
+            for (int c = 0; c < C; c++) m[c][r] = FMA_V(wa, xv[c], m[c][r]);                       \
+            for (int c = 0; c < C; c++) m[c][r + 1] = FMA_V(wb, xv[c], m[c][r + 1]);               \
+            r++;                                                                                   \
+            continue;                                                                              \
+        }                                                                                          \
+        const vf wv = FN(wload)(WT, mw, ((KB) * FFF_PANEL_ROWS + u0 + r) * VW);                    \
+        for (int c = 0; c < C; c++) m[c][r] = FMA_V(wv, xv[c], m[c][r]);                           \
+    }
+    vf xv[4];
+    for (; kb + 4 <= blocks; kb += 4) {
+        vf w[4];
+        if (NT == FFF_ELEMENT_BFLOAT16) {
+            FN(bf16_pair)(nw, kb * VW, &w[0], &w[1]);
+            FN(bf16_pair)(nw, (kb + 2) * VW, &w[2], &w[3]);
+        }
+        for (int j = 0; j < 4; j++) {
+            if (NT != FFF_ELEMENT_BFLOAT16) w[j] = FN(wload)(NT, nw, (kb + j) * VW);
+            for (int c = 0; c < C; c++) xv[c] = VLOAD(xs[c] + (kb + j) * VW);
+            for (int c = 0; c < C; c++) a[c][j] = FMA_V(w[j], xv[c], a[c][j]);
+            NM_MASTER(kb + j)
+        }
+    }
+    if (NT == FFF_ELEMENT_BFLOAT16) {
+        for (; kb + 2 <= blocks; kb += 2) {
+            vf wa, wb;
+            FN(bf16_pair)(nw, kb * VW, &wa, &wb);
+            for (int c = 0; c < C; c++) xv[c] = VLOAD(xs[c] + kb * VW);
+            for (int c = 0; c < C; c++) a[c][0] = FMA_V(wa, xv[c], a[c][0]);
+            NM_MASTER(kb)
+            for (int c = 0; c < C; c++) xv[c] = VLOAD(xs[c] + (kb + 1) * VW);
+            for (int c = 0; c < C; c++) a[c][0] = FMA_V(wb, xv[c], a[c][0]);
+            NM_MASTER(kb + 1)
+        }
+    }
+    for (; kb < blocks; kb++) {
+        const vf wv = FN(wload)(NT, nw, kb * VW);
+        for (int c = 0; c < C; c++) xv[c] = VLOAD(xs[c] + kb * VW);
+        for (int c = 0; c < C; c++) a[c][0] = FMA_V(wv, xv[c], a[c][0]);
+        NM_MASTER(kb)
+    }
+#undef NM_MASTER
+    for (int c = 0; c < C; c++) {
+        dots[c] = FN(hsum)((a[c][0] + a[c][1]) + (a[c][2] + a[c][3]));
+        for (int r = 0; r < U; r++) msums[c * 4 + r] = FN(hsum)(m[c][r]);
+    }
+}
+
+/* C records (1 ... 4 with U <= 2, 1 ... 3 with U = 4) and U master units (0, 2 or 4). */
+#define DEF_NM(NT, WT)                                                                             \
+    static void FN(node_master_##NT##_##WT)(int C, int U, const void *nw, const void *mw,          \
+                                            int64_t u0, const float *const *xs, int64_t n,         \
+                                            float *dots, float *msums)                             \
+    {                                                                                              \
+        switch (U * 8 + C) {                                                                       \
+        case 0 * 8 + 1: case 0 * 8 + 2: case 0 * 8 + 3: case 0 * 8 + 4:                           \
+            FN(node_dots_any)(NT, C, nw, xs, n, dots); return;                                     \
+        case 2 * 8 + 1: FN(node_master)(NT, WT, 1, 2, nw, mw, u0, xs, n, dots, msums); return;     \
+        case 2 * 8 + 2: FN(node_master)(NT, WT, 2, 2, nw, mw, u0, xs, n, dots, msums); return;     \
+        case 2 * 8 + 3: FN(node_master)(NT, WT, 3, 2, nw, mw, u0, xs, n, dots, msums); return;     \
+        case 2 * 8 + 4: FN(node_master)(NT, WT, 4, 2, nw, mw, u0, xs, n, dots, msums); return;     \
+        case 4 * 8 + 1: FN(node_master)(NT, WT, 1, 4, nw, mw, u0, xs, n, dots, msums); return;     \
+        case 4 * 8 + 2: FN(node_master)(NT, WT, 2, 4, nw, mw, u0, xs, n, dots, msums); return;     \
+        case 4 * 8 + 3: FN(node_master)(NT, WT, 3, 4, nw, mw, u0, xs, n, dots, msums); return;     \
+        default: __builtin_unreachable();                                                          \
+        }                                                                                          \
+    }
+TYPE_PAIRS(DEF_NM)
+#define CASE_NM(NT, WT) \
+    case (NT) * 4 + (WT): FN(node_master_##NT##_##WT)(C, U, nw, mw, u0, xs, n, dots, msums); return;
+static void FN(node_master_any)(int NT, int WT, int C, int U, const void *nw, const void *mw,
+                                int64_t u0, const float *const *xs, int64_t n, float *dots,
+                                float *msums)
+{
+    switch (NT * 4 + WT) {
+    TYPE_PAIRS(CASE_NM)
+    default: __builtin_unreachable();
+    }
+}
+
+/* The master units of the first panel that level t (of `depth`) computes: the 4 pairs of units
+ * dealt out over the levels, the earlier levels taking the extra ones. */
+INL void FN(spread_units)(int64_t t, int64_t depth, int *u0, int *units)
+{
+    const int64_t pairs = 4;
+    const int64_t from = pairs * t / depth, to = pairs * (t + 1) / depth;
+    *u0 = (int)(2 * from);
+    *units = (int)(2 * (to - from));
+}
+
 /* ---- exported entry points ------------------------------------------------------------------ */
 
 int32_t FN(fff_leaf_one)(const fff_plan *p, const fff_workspace *ws, const float *raw, int pre)
@@ -719,6 +843,63 @@ int32_t FN(fff_predict_one)(const fff_plan *p, const fff_workspace *ws, const fl
     switch (p->node_type * 4 + p->weight_type) {
     TYPE_PAIRS(CASE_ONE)
     default: __builtin_unreachable();
+    }
+}
+
+/* Records perm[i ..< j] of a chunk, sorted by leaf: with `master` (units spread over the levels,
+ * their activations in batch_m), the master's output first (and the units of its other panels);
+ * then the leaves, records grouped by leaf, TILE_CB per pass over the leaf's rows, and the mix. */
+INL void FN(finish)(const fff_plan *p, const fff_workspace *ws, int i, int j, int master,
+                    int64_t start, float *out, int32_t *leaves)
+{
+    const int64_t I = p->input_stride, O = p->output_stride, H = p->leaf_width;
+    const int64_t owidth = p->output_width, hs = ws->hidden_stride;
+    const int64_t nodes = ((int64_t)1 << p->depth) - 1;
+    const int WT = p->weight_type;
+    const int32_t *node = ws->node, *perm = ws->perm;
+    const float *xs[4];
+    if (master) {
+        const int64_t M = p->master_width;
+        for (int g = i; g < j; g += TILE_CB) {
+            const int C = (j - g) < TILE_CB ? (j - g) : TILE_CB;
+            for (int c = 0; c < C; c++) {
+                xs[c] = ws->batch_x + (int64_t)perm[g + c] * I;
+                memcpy(ws->hidden + c * hs, ws->batch_m + (int64_t)perm[g + c] * O,
+                       FFF_PANEL_ROWS * sizeof(float));
+            }
+            if (M > FFF_PANEL_ROWS)
+                FN(hidden_t)(WT, FN(wat)(WT, p->master_w1, FFF_PANEL_ROWS * I),
+                             p->master_w1_scale ? p->master_w1_scale + FFF_PANEL_ROWS : NULL,
+                             p->master_b1 + FFF_PANEL_ROWS, M - FFF_PANEL_ROWS, I, p->activation,
+                             xs, C, ws->hidden + FFF_PANEL_ROWS, hs);
+            for (int c = 0; c < C; c++)
+                FN(output_t)(WT, ws->hidden + c * hs, M, p->master_w2, p->master_w2_scale,
+                             p->master_b2, O, ws->batch_m + (int64_t)perm[g + c] * O);
+        }
+    }
+    while (i < j) {
+        const int32_t n = node[perm[i]];
+        int e = i + 1;
+        while (e < j && node[perm[e]] == n) e++;
+        const int64_t leaf = n - nodes;
+        const void *w1 = FN(wat)(WT, p->leaf_w1, leaf * H * I);
+        const void *w2 = FN(wat)(WT, p->leaf_w2, leaf * H * O);
+        const float *b1 = p->leaf_b1 + leaf * H, *b2 = p->leaf_b2 + leaf * O;
+        const float *s1 = p->leaf_w1_scale ? p->leaf_w1_scale + leaf * H : NULL;
+        const float *s2 = p->leaf_w2_scale ? p->leaf_w2_scale + leaf * O : NULL;
+        for (int g = i; g < e; g += TILE_CB) {
+            const int C = (e - g) < TILE_CB ? (e - g) : TILE_CB;
+            for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)perm[g + c] * I;
+            FN(hidden_t)(WT, w1, s1, b1, H, I, p->activation, xs, C, ws->hidden, hs);
+            for (int c = 0; c < C; c++) {
+                const int r = perm[g + c];
+                FN(output_t)(WT, ws->hidden + c * hs, H, w2, s2, b2, O, ws->y);
+                const float *m = p->master_width > 0 ? ws->batch_m + (int64_t)r * O : NULL;
+                FN(mix)(p, ws->y, m, out + (start + r) * owidth);
+                if (leaves) leaves[start + r] = (int32_t)leaf;
+            }
+        }
+        i = e;
     }
 }
 
@@ -749,7 +930,9 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
          * units, if any, as below. Preprocessing inside this pass (each input block computed from
          * the raw record as it is first used) was measured slower: 650 against 600 cycles per
          * record for the two, in float32. */
-        const int fused = p->depth >= 1 && p->master_width >= FFF_PANEL_ROWS && ((FUSE_ROOT_TYPES >> WT) & 1);
+        const int spread = SPREAD_MASTER && p->depth >= 2 && p->master_width >= FFF_PANEL_ROWS;
+        const int fused = !spread && p->depth >= 1 && p->master_width >= FFF_PANEL_ROWS &&
+                          ((FUSE_ROOT_TYPES >> WT) & 1);
 
         if (fused) {
             const int64_t M = p->master_width;
@@ -801,16 +984,28 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
                 const void *w = FN(wat)(NT, p->node_w, (int64_t)n * I);
                 const float bias = p->node_b[n];
                 const float scale = NT == FFF_ELEMENT_INT8_ROW ? p->node_scale[n] : 1.0f;
-                for (int g = i; g < j; g += NODE_CB) {
-                    const int C = (j - g) < NODE_CB ? (j - g) : NODE_CB;
-                    float dots[4];
+                int u0 = 0, U = 0;
+                if (spread) FN(spread_units)(t, p->depth, &u0, &U);
+                const int CB = U == 0 ? NODE_CB : U <= 2 ? SPREAD_CB2 : SPREAD_CB4;
+                for (int g = i; g < j; g += CB) {
+                    const int C = (j - g) < CB ? (j - g) : CB;
+                    float dots[4], msums[16];
                     for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)perm[g + c] * I;
-                    FN(node_dots_any)(NT, C, w, xs, I, dots);
+                    if (U > 0) FN(node_master_any)(NT, WT, C, U, w, p->master_w1, u0, xs, I, dots, msums);
+                    else FN(node_dots_any)(NT, C, w, xs, I, dots);
                     for (int c = 0; c < C; c++) {
                         float dot = dots[c];
                         if (NT == FFF_ELEMENT_INT8_ROW) dot = dot * scale;
                         const float score = dot + bias;
                         node[perm[g + c]] = (score >= 0.0f) ? 2 * n + 2 : 2 * n + 1;
+                        /* the units' activations wait in the record's row of batch_m
+                         * (output_stride >= FFF_ALIGN_FLOATS > their indices) */
+                        float *h = ws->batch_m + (int64_t)perm[g + c] * O;
+                        for (int r = 0; r < U; r++) {
+                            float sum = msums[c * 4 + r];
+                            if (WT == FFF_ELEMENT_INT8_ROW) sum = sum * p->master_w1_scale[u0 + r];
+                            h[u0 + r] = fff_activation_apply(p->activation, sum + p->master_b1[u0 + r]);
+                        }
                     }
                 }
                 int lo = i;
@@ -820,12 +1015,15 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
                     else tmp[nt++] = perm[g];
                 }
                 for (int g = 0; g < nt; g++) perm[lo + g] = tmp[g];
+                /* A group's records are done once their last node is scored: their master and
+                 * leaves now, while their inputs are still near. */
+                if (FINISH_EARLY && spread && t == p->depth - 1) FN(finish)(p, ws, i, j, 1, start, out, leaves);
                 i = j;
             }
         }
 
         /* The master leaf, every record, TILE_CB records per pass (unless fused above). */
-        if (p->master_width > 0 && !fused) {
+        if (p->master_width > 0 && !fused && !spread) {
             const int64_t M = p->master_width;
             for (int g = 0; g < nb; g += TILE_CB) {
                 const int C = (nb - g) < TILE_CB ? (nb - g) : TILE_CB;
@@ -838,32 +1036,7 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
             }
         }
 
-        /* The leaves: records grouped by leaf, TILE_CB per pass over the leaf's rows. */
-        int i = 0;
-        while (i < nb) {
-            const int32_t n = node[perm[i]];
-            int j = i + 1;
-            while (j < nb && node[perm[j]] == n) j++;
-            const int64_t leaf = n - nodes;
-            const void *w1 = FN(wat)(WT, p->leaf_w1, leaf * H * I);
-            const void *w2 = FN(wat)(WT, p->leaf_w2, leaf * H * O);
-            const float *b1 = p->leaf_b1 + leaf * H, *b2 = p->leaf_b2 + leaf * O;
-            const float *s1 = p->leaf_w1_scale ? p->leaf_w1_scale + leaf * H : NULL;
-            const float *s2 = p->leaf_w2_scale ? p->leaf_w2_scale + leaf * O : NULL;
-            for (int g = i; g < j; g += TILE_CB) {
-                const int C = (j - g) < TILE_CB ? (j - g) : TILE_CB;
-                for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)perm[g + c] * I;
-                FN(hidden_t)(WT, w1, s1, b1, H, I, p->activation, xs, C, ws->hidden, hs);
-                for (int c = 0; c < C; c++) {
-                    const int r = perm[g + c];
-                    FN(output_t)(WT, ws->hidden + c * hs, H, w2, s2, b2, O, ws->y);
-                    const float *m = p->master_width > 0 ? ws->batch_m + (int64_t)r * O : NULL;
-                    FN(mix)(p, ws->y, m, out + (start + r) * owidth);
-                    if (leaves) leaves[start + r] = (int32_t)leaf;
-                }
-            }
-            i = j;
-        }
+        if (!spread || !FINISH_EARLY) FN(finish)(p, ws, 0, nb, spread, start, out, leaves);
     }
 }
 

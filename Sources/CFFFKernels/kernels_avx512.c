@@ -48,6 +48,9 @@
 #ifndef NODE_CB
 #define NODE_CB 4
 #endif
+#ifndef SPREAD_MASTER
+#define SPREAD_MASTER 1
+#endif
 #include "driver.h"
 #pragma clang attribute pop
 #endif
