@@ -11,6 +11,11 @@
  *   INTERLEAVE_MASTER  1: a record's node dot products alternate with their master panel slice
  *                 block group by block group (needs registers for both: AVX-512's 32); 0: each
  *                 slice after its node's dot product
+ *   SPREAD_MASTER 1: batched, the master's first panel is computed a pair of units at a time
+ *                 inside the node levels' passes (node_master; 24 accumulators: AVX-512 only),
+ *                 SPREAD_CB2 records per pass with 2 units, SPREAD_CB4 with 4
+ *   FUSE_ROOT_TYPES  batched, without the spread (depth 1 or SPREAD_MASTER 0): bit WT set fuses
+ *                 the root with the master's first panel for weight type WT (root_master)
  *   CVT_F16(p), CVT_BF16(p), CVT_I8(p)
  *                 VW weights of that element type at p (any alignment) widened to a vector of
  *                 floats (exactly: every float16, bfloat16 and int8 value is a float32)
@@ -680,9 +685,6 @@ INL void FN(root_master)(const int NT, const int WT, const int C, const void *nw
 #ifndef SPREAD_MASTER
 #define SPREAD_MASTER 0
 #endif
-#ifndef FINISH_EARLY
-#define FINISH_EARLY 1
-#endif
 #ifndef SPREAD_CB2
 #define SPREAD_CB2 4
 #endif
@@ -1015,9 +1017,6 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
                     else tmp[nt++] = perm[g];
                 }
                 for (int g = 0; g < nt; g++) perm[lo + g] = tmp[g];
-                /* A group's records are done once their last node is scored: their master and
-                 * leaves now, while their inputs are still near. */
-                if (FINISH_EARLY && spread && t == p->depth - 1) FN(finish)(p, ws, i, j, 1, start, out, leaves);
                 i = j;
             }
         }
@@ -1036,7 +1035,7 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
             }
         }
 
-        if (!spread || !FINISH_EARLY) FN(finish)(p, ws, 0, nb, spread, start, out, leaves);
+        FN(finish)(p, ws, 0, nb, spread, start, out, leaves);
     }
 }
 
