@@ -179,11 +179,20 @@ final class LabelStream {
                     scratch = .allocate(capacity: run.count)
                 }
                 // Every label up to the first that is not plain (the slow path reports it).
-                let decoded = reader.runDecoder.decode(run, records: 0..<run.count, into: scratch.baseAddress!)
                 var good = 0
-                while good < decoded, let index = classIndex(scratch[good]) {
-                    out[done + good] = Int32(index)
-                    good += 1
+                if reader.runDecoder.recordsAreBytes, run.recordBytes == 1, let base = run.bytes.baseAddress {
+                    // Bytes (IDX u8): a byte is its class when below O, as its Float would be.
+                    let bytes = base.assumingMemoryBound(to: UInt8.self), classes = outputWidth
+                    while good < run.count && Int(bytes[good]) < classes {
+                        out[done + good] = Int32(bytes[good])
+                        good += 1
+                    }
+                } else {
+                    let decoded = reader.runDecoder.decode(run, records: 0..<run.count, into: scratch.baseAddress!)
+                    while good < decoded, let index = classIndex(scratch[good]) {
+                        out[done + good] = Int32(index)
+                        good += 1
+                    }
                 }
                 reader.commit(records: good, bytes: good * run.recordBytes)
                 self.count += good
@@ -225,9 +234,13 @@ final class LabelStream {
         return index
     }
 
-    /// A binary label's class: a whole number in `0 ..< O`, else nil.
+    /// A binary label's class: a whole number in `0 ..< O`, else nil. (The range first, which
+    /// also turns NaN away, then a truncation back and forth instead of `rounded()`, a libm call
+    /// per label: this runs for every label, on the thread between rounds.)
     private func classIndex(_ x: Float) -> Int? {
-        x == x.rounded() && x >= 0 && x < Float(outputWidth) ? Int(x) : nil
+        guard x >= 0 && x < Float(outputWidth) else { return nil }
+        let index = Int(x)
+        return Float(index) == x ? index : nil
     }
 
     // MARK: Text

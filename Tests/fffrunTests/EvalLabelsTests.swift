@@ -171,6 +171,37 @@ import Darwin
                           "--labels - --labels-format npy")
     }
 
+    /// IDX byte labels are checked byte by byte (no Float decode): the highest class (9 of 10)
+    /// counts, the class count itself (10) is not a class and is named with its place, as is
+    /// 255; the demo's own labels give the reference report.
+    @Test func idxByteLabelsAtTheClassBoundary() throws {
+        let s = try Self.setup()
+        s.expectReference(try s.eval(labels: try s.write("plain.idx", Self.idx(s.demo.labels))), "idx labels")
+        var nines = s.demo.labels
+        nines[0] = 9
+        let nine = try s.eval(labels: try s.write("nine.idx", Self.idx(nines)))
+        #expect(nine.status == 0, "stderr: \(nine.stderr)")
+        for (bad, place) in [(10, 137), (255, 360)] {
+            var labels = s.demo.labels
+            labels[place - 1] = bad
+            let path = try s.write("bad-\(bad).idx", Self.idx(labels))
+            let run = try s.eval(labels: path)
+            #expect(run.status == 65, "label \(bad): stderr: \(run.stderr)")
+            #expect(run.stdout.isEmpty)
+            #expect(run.stderr == "fffrun eval: labels file '\(path)', label \(place): \(bad).0 is not a class index 0...9\n",
+                    "label \(bad)")
+        }
+        // Float labels take the other path: whole numbers count, 3.5 is named.
+        var floats = s.demo.labels.map { [Float($0)] }
+        let whole = try s.eval(labels: try s.write("float.npy", F.Encoding.npy(floats, descr: "<f4")))
+        s.expectReference(whole, "float32 labels")
+        floats[41] = [3.5]
+        let path = try s.write("half.npy", F.Encoding.npy(floats, descr: "<f4"))
+        let half = try s.eval(labels: path)
+        #expect(half.status == 65)
+        #expect(half.stderr == "fffrun eval: labels file '\(path)', label 42: 3.5 is not a class index 0...9\n")
+    }
+
     /// Inputs and labels cannot both be standard input: a usage error (64) saying so.
     @Test func bothFromStandardInput() throws {
         let s = try Self.setup()
