@@ -22,16 +22,24 @@ struct InputDomainCheck {
         let width = model.inputWidth
         var rawLow = Float.infinity, rawHigh = -Float.infinity
         var low = Float.infinity, high = -Float.infinity
-        var shrinks = true
+        var scales = [Float](), offsets = [Float]()
+        scales.reserveCapacity(width)
+        offsets.reserveCapacity(width)
         for j in 0..<width {
             guard let (scale, offset) = model.preprocessing(ofFeature: j) else { return nil }
-            if abs(scale) >= 1 { shrinks = false }
-            for r in 0..<count {
-                let raw = records[r * width + j]
+            scales.append(scale)
+            offsets.append(offset)
+        }
+        let shrinks = scales.allSatisfy { abs($0) < 1 }
+        // Record by record, in memory order (a feature at a time strode through the block).
+        for r in 0..<count {
+            let record = records + r * width
+            for j in 0..<width {
+                let raw = record[j]
                 guard raw.isFinite else { continue }
                 rawLow = min(rawLow, raw)
                 rawHigh = max(rawHigh, raw)
-                let x = raw * scale + offset
+                let x = raw * scales[j] + offsets[j]
                 low = min(low, x)
                 high = max(high, x)
             }
