@@ -784,15 +784,14 @@ INL void FN(node_master)(const int NT, const int WT, const int C, const int U, c
     }
 }
 
-/* C records (1 ... 4 with U <= 2, 1 ... 3 with U = 4) and U master units (0, 2 or 4). */
+/* C records (1 ... 4 with U = 2, 1 ... 3 with U = 4) and U master units (2 or 4; a level
+ * without units calls node_dots). */
 #define DEF_NM(NT, WT)                                                                             \
     static void FN(node_master_##NT##_##WT)(int C, int U, const void *nw, const void *mw,          \
                                             int64_t u0, const float *const *xs, int64_t n,         \
                                             float *dots, float *msums)                             \
     {                                                                                              \
         switch (U * 8 + C) {                                                                       \
-        case 0 * 8 + 1: case 0 * 8 + 2: case 0 * 8 + 3: case 0 * 8 + 4:                           \
-            FN(node_dots_any)(NT, C, nw, xs, n, dots); return;                                     \
         case 2 * 8 + 1: FN(node_master)(NT, WT, 1, 2, nw, mw, u0, xs, n, dots, msums); return;     \
         case 2 * 8 + 2: FN(node_master)(NT, WT, 2, 2, nw, mw, u0, xs, n, dots, msums); return;     \
         case 2 * 8 + 3: FN(node_master)(NT, WT, 3, 2, nw, mw, u0, xs, n, dots, msums); return;     \
@@ -909,10 +908,9 @@ INL void FN(finish)(const fff_plan *p, const fff_workspace *ws, int i, int j, in
 INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const void *raw,
                                int bytes, int64_t count, int pre, float *out, int32_t *leaves)
 {
-    const int64_t I = p->input_stride, O = p->output_stride, H = p->leaf_width;
-    const int64_t width = p->input_width, owidth = p->output_width;
+    const int64_t I = p->input_stride, O = p->output_stride;
+    const int64_t width = p->input_width;
     const int64_t hs = ws->hidden_stride;
-    const int64_t nodes = ((int64_t)1 << p->depth) - 1;
     const int NT = p->node_type, WT = p->weight_type;
     int32_t *node = ws->node, *perm = ws->perm, *tmp = ws->tmp;
     const float *xs[4];
