@@ -15,7 +15,7 @@
  *                 inside the node levels' passes (node_master; 24 accumulators: AVX-512 only),
  *                 SPREAD_CB2 records per pass with 2 units, SPREAD_CB4 with 4
  *   FUSE_ROOT_TYPES  batched, without the spread (depth 1 or SPREAD_MASTER 0): bit WT set fuses
- *                 the root with the master's first panel for weight type WT (root_master)
+ *                 the root with the master's first panel for weight type WT (node_master)
  *   CVT_F16(p), CVT_BF16(p), CVT_I8(p)
  *                 VW weights of that element type at p (any alignment) widened to a vector of
  *                 floats (exactly: every float16, bfloat16 and int8 value is a float32)
@@ -606,79 +606,6 @@ TYPE_PAIRS(DEF_ONE)
 #define CASE_ONE(NT, WT) \
     case (NT) * 4 + (WT): return FN(predict_one_##NT##_##WT)(p, ws, raw, pre, out);
 
-/* ---- batched: the root node fused with the master leaf's first panel ------------------------
- * Every record of a batch passes the root node and the master leaf, and neither depends on the
- * other: one pass over C records' inputs computes both, so each input vector loaded from the
- * chunk (which lives in L2) feeds the root row and the 8 units of the master's first panel
- * (9 multiply-adds per load instead of 1, then 4), and the chunk's inputs are read once less.
- * Summation orders are those of node_dots (four accumulators, block j of each whole group of
- * four to accumulator j mod 4, the tail to accumulator 0) and of tile (one accumulator per
- * unit over the inputs in order), so the results are bitwise those of the separate passes and
- * of predict_one. */
-INL void FN(master_block)(const int WT, const int C, const void *mw, int64_t kb, const vf *xv,
-                          vf m[][FFF_PANEL_ROWS])
-{
-    for (int r = 0; r < FFF_PANEL_ROWS; r++) {
-        if (WT == FFF_ELEMENT_BFLOAT16) { /* rows r, r + 1 interleaved */
-            vf wa, wb;
-            FN(bf16_pair)(mw, (kb * FFF_PANEL_ROWS + r) * VW, &wa, &wb);
-            for (int c = 0; c < C; c++) m[c][r] = FMA_V(wa, xv[c], m[c][r]);
-            for (int c = 0; c < C; c++) m[c][r + 1] = FMA_V(wb, xv[c], m[c][r + 1]);
-            r++;
-            continue;
-        }
-        const vf wv = FN(wload)(WT, mw, (kb * FFF_PANEL_ROWS + r) * VW);
-        for (int c = 0; c < C; c++) m[c][r] = FMA_V(wv, xv[c], m[c][r]);
-    }
-}
-
-INL void FN(root_master)(const int NT, const int WT, const int C, const void *nw, const void *mw,
-                         const float *const *xs, int64_t n, float *dots, float *msums)
-{
-    vf a[4][4], m[4][FFF_PANEL_ROWS], xv[4];
-    for (int c = 0; c < C; c++) {
-        for (int j = 0; j < 4; j++) a[c][j] = FN(vzero)();
-        for (int r = 0; r < FFF_PANEL_ROWS; r++) m[c][r] = FN(vzero)();
-    }
-    const int64_t blocks = n / VW;
-    int64_t kb = 0;
-    for (; kb + 4 <= blocks; kb += 4) {
-        vf w[4];
-        if (NT == FFF_ELEMENT_BFLOAT16) {
-            FN(bf16_pair)(nw, kb * VW, &w[0], &w[1]);
-            FN(bf16_pair)(nw, (kb + 2) * VW, &w[2], &w[3]);
-        }
-        for (int j = 0; j < 4; j++) {
-            if (NT != FFF_ELEMENT_BFLOAT16) w[j] = FN(wload)(NT, nw, (kb + j) * VW);
-            for (int c = 0; c < C; c++) xv[c] = VLOAD(xs[c] + (kb + j) * VW);
-            for (int c = 0; c < C; c++) a[c][j] = FMA_V(w[j], xv[c], a[c][j]);
-            FN(master_block)(WT, C, mw, kb + j, xv, m);
-        }
-    }
-    if (NT == FFF_ELEMENT_BFLOAT16) {
-        for (; kb + 2 <= blocks; kb += 2) {
-            vf wa, wb;
-            FN(bf16_pair)(nw, kb * VW, &wa, &wb);
-            for (int c = 0; c < C; c++) xv[c] = VLOAD(xs[c] + kb * VW);
-            for (int c = 0; c < C; c++) a[c][0] = FMA_V(wa, xv[c], a[c][0]);
-            FN(master_block)(WT, C, mw, kb, xv, m);
-            for (int c = 0; c < C; c++) xv[c] = VLOAD(xs[c] + (kb + 1) * VW);
-            for (int c = 0; c < C; c++) a[c][0] = FMA_V(wb, xv[c], a[c][0]);
-            FN(master_block)(WT, C, mw, kb + 1, xv, m);
-        }
-    }
-    for (; kb < blocks; kb++) {
-        const vf wv = FN(wload)(NT, nw, kb * VW);
-        for (int c = 0; c < C; c++) xv[c] = VLOAD(xs[c] + kb * VW);
-        for (int c = 0; c < C; c++) a[c][0] = FMA_V(wv, xv[c], a[c][0]);
-        FN(master_block)(WT, C, mw, kb, xv, m);
-    }
-    for (int c = 0; c < C; c++) {
-        dots[c] = FN(hsum)((a[c][0] + a[c][1]) + (a[c][2] + a[c][3]));
-        for (int r = 0; r < FFF_PANEL_ROWS; r++) msums[c * FFF_PANEL_ROWS + r] = FN(hsum)(m[c][r]);
-    }
-}
-
 #ifndef ROOT_CB
 #define ROOT_CB 1
 #endif
@@ -694,38 +621,26 @@ INL void FN(root_master)(const int NT, const int WT, const int C, const void *nw
 #ifndef FUSE_ROOT_TYPES /* bit WT set: fuse the root with the master for weight type WT */
 #define FUSE_ROOT_TYPES 1
 #endif
-#define DEF_ROOT(NT, WT)                                                                           \
-    static void FN(root_master_##NT##_##WT)(int C, const void *nw, const void *mw,                 \
-                                            const float *const *xs, int64_t n, float *dots,        \
-                                            float *msums)                                          \
-    {                                                                                              \
-        if (ROOT_CB >= 2 && C == 2) FN(root_master)(NT, WT, ROOT_CB >= 2 ? 2 : 1, nw, mw, xs, n, dots, msums); \
-        else FN(root_master)(NT, WT, 1, nw, mw, xs, n, dots, msums);                             \
-    }
-TYPE_PAIRS(DEF_ROOT)
-#define CASE_ROOT(NT, WT) \
-    case (NT) * 4 + (WT): FN(root_master_##NT##_##WT)(C, nw, mw, xs, n, dots, msums); return;
-static void FN(root_master_any)(int NT, int WT, int C, const void *nw, const void *mw,
-                                const float *const *xs, int64_t n, float *dots, float *msums)
-{
-    switch (NT * 4 + WT) {
-    TYPE_PAIRS(CASE_ROOT)
-    default: __builtin_unreachable();
-    }
-}
-
-/* ---- batched: the master's first panel spread over the node levels ---------------------------
- * The descent reads every record's inputs once per level, one multiply-add per input vector
- * loaded from L2; the master's first panel needs every record's inputs too. With SPREAD_MASTER,
- * each level's pass over a group of records sharing a node also computes a pair or two of the
- * master's 8 units (see spread_units), so those loads feed 1 + U multiply-adds, and only the
- * slice of the panel that a level uses (U rows, 3 KB per unit at 784 inputs) has to stay in L1
- * beside the node row and the records. Summation orders are those of node_dots and tile. */
+/* ---- batched: node scores together with master units ---------------------------------------
+ * Every record of a batch passes a node at each level and the master leaf, and neither depends
+ * on the other: one pass over C records' inputs computes a node's score and U units of the
+ * master's first panel (rows u0 ..< u0 + U), so each input vector loaded from the chunk (which
+ * lives in L2) feeds 1 + U multiply-adds. Two ways to use it:
+ *   - fused: the root with all 8 units, ROOT_CB records per pass (U = 8); the pass
+ *     then keeps the whole 25 KB panel (at 784 inputs) beside its records;
+ *   - spread (SPREAD_MASTER, depth >= 2): the panel dealt out over the node levels a pair or
+ *     two of units at a time (see spread_units), so each level's loads feed 3 or 5
+ *     multiply-adds instead of 1, and only the slice of the panel that a level uses (U rows,
+ *     3 KB per unit at 784 inputs) has to stay in L1 beside the node row and the records.
+ * Summation orders are those of node_dots (four accumulators, block j of each whole group of
+ * four to accumulator j mod 4, the tail to accumulator 0) and of tile (one accumulator per unit
+ * over the inputs in order), so the results are bitwise those of separate passes and of
+ * predict_one. Sums go to dots[c] and msums[c * FFF_PANEL_ROWS + r]. */
 INL void FN(node_master)(const int NT, const int WT, const int C, const int U, const void *nw,
                          const void *mw, int64_t u0, const float *const *xs, int64_t n,
                          float *dots, float *msums)
 {
-    vf a[4][4], m[4][4];
+    vf a[4][4], m[4][FFF_PANEL_ROWS];
     for (int c = 0; c < C; c++) {
         for (int j = 0; j < 4; j++) a[c][j] = FN(vzero)();
         for (int r = 0; r < U; r++) m[c][r] = FN(vzero)();
@@ -780,12 +695,12 @@ INL void FN(node_master)(const int NT, const int WT, const int C, const int U, c
 #undef NM_MASTER
     for (int c = 0; c < C; c++) {
         dots[c] = FN(hsum)((a[c][0] + a[c][1]) + (a[c][2] + a[c][3]));
-        for (int r = 0; r < U; r++) msums[c * 4 + r] = FN(hsum)(m[c][r]);
+        for (int r = 0; r < U; r++) msums[c * FFF_PANEL_ROWS + r] = FN(hsum)(m[c][r]);
     }
 }
 
-/* C records (1 ... 4 with U = 2, 1 ... 3 with U = 4) and U master units (2 or 4; a level
- * without units calls node_dots). */
+/* C records (1 ... 4 with U = 2, 1 ... 3 with U = 4, 1 ... ROOT_CB with U = 8) and U master
+ * units (2, 4 or 8; a level without units calls node_dots). */
 #define DEF_NM(NT, WT)                                                                             \
     static void FN(node_master_##NT##_##WT)(int C, int U, const void *nw, const void *mw,          \
                                             int64_t u0, const float *const *xs, int64_t n,         \
@@ -799,6 +714,9 @@ INL void FN(node_master)(const int NT, const int WT, const int C, const int U, c
         case 4 * 8 + 1: FN(node_master)(NT, WT, 1, 4, nw, mw, u0, xs, n, dots, msums); return;     \
         case 4 * 8 + 2: FN(node_master)(NT, WT, 2, 4, nw, mw, u0, xs, n, dots, msums); return;     \
         case 4 * 8 + 3: FN(node_master)(NT, WT, 3, 4, nw, mw, u0, xs, n, dots, msums); return;     \
+        case 8 * 8 + 1: FN(node_master)(NT, WT, 1, 8, nw, mw, u0, xs, n, dots, msums); return;     \
+        case 8 * 8 + 2:                                                                            \
+            FN(node_master)(NT, WT, ROOT_CB >= 2 ? 2 : 1, 8, nw, mw, u0, xs, n, dots, msums); return; \
         default: __builtin_unreachable();                                                          \
         }                                                                                          \
     }
@@ -925,7 +843,7 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
             perm[r] = r;
         }
 
-        /* The root node and the master leaf together (see root_master), ROOT_CB records per
+        /* The root node and the master leaf together (see node_master), ROOT_CB records per
          * pass, when there are both and the master has a whole first panel; the master's other
          * units, if any, as below. Preprocessing inside this pass (each input block computed from
          * the raw record as it is first used) was measured slower: 650 against 600 cycles per
@@ -942,7 +860,7 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
                 const int C = (nb - g) < ROOT_CB ? (nb - g) : ROOT_CB;
                 float dots[4], msums[4 * FFF_PANEL_ROWS];
                 for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)(g + c) * I;
-                FN(root_master_any)(NT, WT, C, p->node_w, p->master_w1, xs, I, dots, msums);
+                FN(node_master_any)(NT, WT, C, FFF_PANEL_ROWS, p->node_w, p->master_w1, 0, xs, I, dots, msums);
                 for (int c = 0; c < C; c++) {
                     float dot = dots[c];
                     if (NT == FFF_ELEMENT_INT8_ROW) dot = dot * scale;
@@ -989,7 +907,7 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
                 const int CB = U == 0 ? NODE_CB : U <= 2 ? SPREAD_CB2 : SPREAD_CB4;
                 for (int g = i; g < j; g += CB) {
                     const int C = (j - g) < CB ? (j - g) : CB;
-                    float dots[4], msums[16];
+                    float dots[4], msums[4 * FFF_PANEL_ROWS];
                     for (int c = 0; c < C; c++) xs[c] = ws->batch_x + (int64_t)perm[g + c] * I;
                     if (U > 0) FN(node_master_any)(NT, WT, C, U, w, p->master_w1, u0, xs, I, dots, msums);
                     else FN(node_dots_any)(NT, C, w, xs, I, dots);
@@ -1002,7 +920,7 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
                          * (output_stride >= FFF_ALIGN_FLOATS > their indices) */
                         float *h = ws->batch_m + (int64_t)perm[g + c] * O;
                         for (int r = 0; r < U; r++) {
-                            float sum = msums[c * 4 + r];
+                            float sum = msums[c * FFF_PANEL_ROWS + r];
                             if (WT == FFF_ELEMENT_INT8_ROW) sum = sum * p->master_w1_scale[u0 + r];
                             h[u0 + r] = fff_activation_apply(p->activation, sum + p->master_b1[u0 + r]);
                         }

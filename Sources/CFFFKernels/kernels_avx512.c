@@ -49,9 +49,9 @@
 #define NODE_CB 4
 #endif
 #ifndef SPREAD_MASTER
-/* 784 -> 10 d4 l8 m8 batched, against root_master (kernel_compare.sh time): float32 1.08x to
- * 1.16x, bfloat16 1.08x to 1.11x, float16 and int8-row 1.13x. On avx2 (16 registers, 2 records
- * per pass) it measured 1.01x, so that path keeps root_master. */
+/* 784 -> 10 d4 l8 m8 batched, against the fused root pass (kernel_compare.sh time): float32
+ * 1.08x to 1.16x, bfloat16 1.08x to 1.11x, float16 and int8-row 1.13x. On avx2 (16 registers,
+ * 2 records per pass) it measured 1.01x, so that path keeps the fused root pass. */
 #define SPREAD_MASTER 1
 #endif
 #include "driver.h"
