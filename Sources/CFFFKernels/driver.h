@@ -765,6 +765,25 @@ int32_t FN(fff_predict_one)(const fff_plan *p, const fff_workspace *ws, const fl
     }
 }
 
+/* The master leaf for C records whose first panel's activations are in ws->hidden (row c at
+ * c * hidden_stride): the units of its other panels, if any, then its output, into batch_m row
+ * rows[c]. */
+INL void FN(master_rest)(const fff_plan *p, const fff_workspace *ws, const float *const *xs, int C,
+                         const int32_t *rows)
+{
+    const int64_t I = p->input_stride, O = p->output_stride, M = p->master_width;
+    const int64_t hs = ws->hidden_stride;
+    const int WT = p->weight_type;
+    if (M > FFF_PANEL_ROWS)
+        FN(hidden_t)(WT, FN(wat)(WT, p->master_w1, FFF_PANEL_ROWS * I),
+                     p->master_w1_scale ? p->master_w1_scale + FFF_PANEL_ROWS : NULL,
+                     p->master_b1 + FFF_PANEL_ROWS, M - FFF_PANEL_ROWS, I, p->activation, xs, C,
+                     ws->hidden + FFF_PANEL_ROWS, hs);
+    for (int c = 0; c < C; c++)
+        FN(output_t)(WT, ws->hidden + c * hs, M, p->master_w2, p->master_w2_scale, p->master_b2, O,
+                     ws->batch_m + (int64_t)rows[c] * O);
+}
+
 /* Records perm[i ..< j] of a chunk, sorted by leaf: with `master` (units spread over the levels,
  * their activations in batch_m), the master's output first (and the units of its other panels);
  * then the leaves, records grouped by leaf, TILE_CB per pass over the leaf's rows, and the mix. */
@@ -778,7 +797,6 @@ INL void FN(finish)(const fff_plan *p, const fff_workspace *ws, int i, int j, in
     const int32_t *node = ws->node, *perm = ws->perm;
     const float *xs[4];
     if (master) {
-        const int64_t M = p->master_width;
         for (int g = i; g < j; g += TILE_CB) {
             const int C = (j - g) < TILE_CB ? (j - g) : TILE_CB;
             for (int c = 0; c < C; c++) {
@@ -786,14 +804,7 @@ INL void FN(finish)(const fff_plan *p, const fff_workspace *ws, int i, int j, in
                 memcpy(ws->hidden + c * hs, ws->batch_m + (int64_t)perm[g + c] * O,
                        FFF_PANEL_ROWS * sizeof(float));
             }
-            if (M > FFF_PANEL_ROWS)
-                FN(hidden_t)(WT, FN(wat)(WT, p->master_w1, FFF_PANEL_ROWS * I),
-                             p->master_w1_scale ? p->master_w1_scale + FFF_PANEL_ROWS : NULL,
-                             p->master_b1 + FFF_PANEL_ROWS, M - FFF_PANEL_ROWS, I, p->activation,
-                             xs, C, ws->hidden + FFF_PANEL_ROWS, hs);
-            for (int c = 0; c < C; c++)
-                FN(output_t)(WT, ws->hidden + c * hs, M, p->master_w2, p->master_w2_scale,
-                             p->master_b2, O, ws->batch_m + (int64_t)perm[g + c] * O);
+            FN(master_rest)(p, ws, xs, C, perm + g);
         }
     }
     while (i < j) {
@@ -853,7 +864,6 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
                           ((FUSE_ROOT_TYPES >> WT) & 1);
 
         if (fused) {
-            const int64_t M = p->master_width;
             const float bias = p->node_b[0];
             const float scale = NT == FFF_ELEMENT_INT8_ROW ? p->node_scale[0] : 1.0f;
             for (int g = 0; g < nb; g += ROOT_CB) {
@@ -873,14 +883,8 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
                         h[r] = fff_activation_apply(p->activation, sum + p->master_b1[r]);
                     }
                 }
-                if (M > FFF_PANEL_ROWS)
-                    FN(hidden_t)(WT, FN(wat)(WT, p->master_w1, FFF_PANEL_ROWS * I),
-                                 p->master_w1_scale ? p->master_w1_scale + FFF_PANEL_ROWS : NULL,
-                                 p->master_b1 + FFF_PANEL_ROWS, M - FFF_PANEL_ROWS, I, p->activation,
-                                 xs, C, ws->hidden + FFF_PANEL_ROWS, hs);
-                for (int c = 0; c < C; c++)
-                    FN(output_t)(WT, ws->hidden + c * hs, M, p->master_w2, p->master_w2_scale,
-                                 p->master_b2, O, ws->batch_m + (int64_t)(g + c) * O);
+                const int32_t rows[4] = {g, g + 1, g + 2, g + 3};
+                FN(master_rest)(p, ws, xs, C, rows);
             }
             int lo = 0, nt = 0;
             for (int g = 0; g < nb; g++) {
