@@ -5,11 +5,11 @@
  *
  *   S=Sources/CFFFKernels
  *   clang -O2 -g -I$S/include -I$S -IBenchmarks Benchmarks/batch_profile.c $S/kernels*.c -lm -o /tmp/batch_profile
- *   /tmp/batch_profile [ROUNDS [RECORDS [CHUNK]]]       # defaults 20, 1000, 64
+ *   /tmp/batch_profile [ROUNDS [RECORDS [CHUNK [single]]]]     # defaults 20, 1000, 64
  *   perf record -e cpu-clock /tmp/batch_profile 15 && perf report --sort sym
  *
- * Each round calls fff_predict_batch until 100,000 records are done; prints the best round in
- * µs per record.
+ * Each round calls fff_predict_batch (with `single`: fff_predict_one per record) until 100,000
+ * records are done; prints the best round in µs per record.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +21,9 @@ int main(int argc, char **argv)
     const int rounds = argc > 1 ? atoi(argv[1]) : 20;
     const int records = argc > 2 ? atoi(argv[2]) : 1000;
     const int chunk = argc > 3 ? atoi(argv[3]) : 64;
+    const int single = argc > 4 && argv[4][0] == 's';
     if (rounds < 1 || records < 1 || records > 100000 || chunk < 1) {
-        fprintf(stderr, "usage: batch_profile [ROUNDS >= 1 [RECORDS 1...100000 [CHUNK >= 1]]]\n");
+        fprintf(stderr, "usage: batch_profile [ROUNDS >= 1 [RECORDS 1...100000 [CHUNK >= 1 [single]]]]\n");
         return 2;
     }
     fff_plan plan;
@@ -36,12 +37,17 @@ int main(int argc, char **argv)
     double best = 1e9;
     for (int r = 0; r < rounds; r++) {
         const double t0 = hm_now();
-        for (int i = 0; i < calls; i++) fff_predict_batch(&plan, &ws, rec, records, 0, out, leaves);
+        if (single)
+            for (int i = 0; i < calls; i++)
+                for (int j = 0; j < records; j++)
+                    fff_predict_one(&plan, &ws, rec + (int64_t)j * 784, 0, out + (int64_t)j * 10);
+        else
+            for (int i = 0; i < calls; i++) fff_predict_batch(&plan, &ws, rec, records, 0, out, leaves);
         const double t = (hm_now() - t0) / ((double)calls * records);
         if (t < best) best = t;
     }
-    printf("batch %.3f us per record (784-10 d4 l8 m8 float32, kernel %d, %d records, chunks of %d)\n",
-           best * 1e6, plan.kernel, records, chunk);
+    printf("%s %.3f us per record (784-10 d4 l8 m8 float32, kernel %d, %d records, chunks of %d)\n",
+           single ? "single" : "batch", best * 1e6, plan.kernel, records, chunk);
     hm_free_plan(&plan);
     hm_free_workspace(&ws);
     free(rec); free(out); free(leaves);

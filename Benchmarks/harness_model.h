@@ -116,7 +116,9 @@ static void hm_type_pair(const char *name, int *wt, int *nt)
 
 static int64_t hm_stride(int64_t n) { return (n + FFF_ALIGN_FLOATS - 1) / FFF_ALIGN_FLOATS * FFF_ALIGN_FLOATS; }
 
-/* A random plan (activation `act`, preprocessing when `prep`). */
+/* A random plan (activation `act`). Preprocessing: `prep` 0 none, 1 one scale and offset for
+ * every input (the paper's MNIST models: p / 255 * 2 - 1; flagged prep_uniform), 2 a scale and
+ * an offset per input (near those, each different). */
 static void hm_plan(fff_plan *p, int I, int O, int d, int H, int M, int K, int wt, int nt, int act,
                     int prep, uint64_t seed)
 {
@@ -130,9 +132,17 @@ static void hm_plan(fff_plan *p, int I, int O, int d, int H, int M, int K, int w
     if (M == 0) { p->mix_leaf = 1; p->mix_master = 0; }
     if (prep) {
         float *scale = hm_bytes(Ip * 4), *offset = hm_bytes(Ip * 4);
-        for (int64_t i = 0; i < I; i++) { scale[i] = 2.0f / 255; offset[i] = -1; }
+        for (int64_t i = 0; i < I; i++) {
+            scale[i] = 2.0f / 255;
+            offset[i] = -1;
+            if (prep == 2) {
+                scale[i] *= 1 + hm_uniform(0.25f);
+                offset[i] += hm_uniform(0.25f);
+            }
+        }
         p->scale = scale;
         p->offset = offset;
+        p->prep_uniform = prep == 1;
     }
     p->node_w = hm_weights(nt, N * Ip, 0.05f); p->node_b = hm_floats(N, 0.05f);
     p->node_scale = hm_scales(nt, N);

@@ -3,10 +3,11 @@
  * with their exported names suffixed `_old` (scripts/kernel_compare.sh does it) and linked next
  * to the current ones.
  *
- *   kernel_compare check [MODELS]     random models (shapes, activations, preprocessing, every
- *                                     type pair, every supported path): the outputs and leaves
- *                                     of old and new, one at a time and batched (random chunk
- *                                     sizes), must be bitwise identical; exits 1 otherwise
+ *   kernel_compare check [MODELS]     random models (shapes, activations, preprocessing none,
+ *                                     scalar or per input, every type pair, every supported
+ *                                     path): the outputs and leaves of old and new, one at a
+ *                                     time and batched (random chunk sizes), must be bitwise
+ *                                     identical; exits 1 otherwise
  *   kernel_compare time I O D H M KERNEL TYPES...
  *                                     old and new interleaved in each of 15 rounds; prints the
  *                                     medians and the median of the per-round ratios old / new
@@ -69,7 +70,7 @@ static int check(int models)
         const int d = (int)(hm_next() % 6);
         const int H = 1 + (int)(hm_next() % 20);
         const int M = (hm_next() % 3 == 0) ? 0 : 1 + (int)(hm_next() % 20);
-        const int act = (int)(hm_next() % 7), prep = (int)(hm_next() % 2);
+        const int act = (int)(hm_next() % 7), prep = (int)(hm_next() % 3);
         const int count = 1 + (int)(hm_next() % 150), B = 1 + (int)(hm_next() % 130);
         const int pair = (int)(hm_next() % (sizeof pairs / sizeof pairs[0]));
         const int wt = pairs[pair][0], nt = pairs[pair][1];

@@ -163,6 +163,16 @@ INL void FN(prep_any)(const fff_plan *p, const void *raw, int bytes, int preproc
         return;
     }
     const float *scale = p->scale, *offset = p->offset;
+    if (p->prep_uniform) {
+        /* One scale and offset in registers instead of two arrays streamed beside the record:
+         * the single path reads every weight once per record, which evicts those arrays from
+         * L1, so they came from L2 each time (6 KB for 784 inputs). Same values, same result. */
+        const float s = scale[0], o = offset[0];
+        const vf sv = FN(vsplat)(s), ov = FN(vsplat)(o);
+        for (; i + VW <= width; i += VW) VSTORE(x + i, FMA_V(PREP_LOAD(i), sv, ov));
+        for (; i < width; i++) x[i] = FMA_S(PREP_VALUE(i), s, o);
+        return;
+    }
     for (; i + VW <= width; i += VW)
         VSTORE(x + i, FMA_V(PREP_LOAD(i), VLOAD(scale + i), VLOAD(offset + i)));
     for (; i < width; i++)

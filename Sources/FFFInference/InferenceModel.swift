@@ -138,6 +138,12 @@ public final class InferenceModel: @unchecked Sendable {
             }
             p.scale = UnsafePointer(scale)
             p.offset = UnsafePointer(offset)
+            // Equal bit patterns: the kernels may then use scale[0] and offset[0] for every input
+            // and compute exactly what the arrays would give.
+            let uniform = (0..<I).allSatisfy {
+                scale[$0].bitPattern == scale[0].bitPattern && offset[$0].bitPattern == offset[0].bitPattern
+            }
+            p.prep_uniform = uniform ? 1 : 0
         }
 
         // Each tensor is packed and then released from the model (which frees it if this was

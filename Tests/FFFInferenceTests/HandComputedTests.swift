@@ -55,6 +55,17 @@ import Testing
         let perFeature = InferenceModel(
             try Self.tinyModel(master: true, preprocessing: Preprocessing(scale: [1, -1], offset: [2, 0])), kernel: kernel)
         #expect(perFeature.predict([1, -1], workspace: perFeature.makeWorkspace()) == [1.75, 1.25])
+        // Arrays equal in every feature behave as the scalar; arrays that differ in only the
+        // offset or only the scale of the last feature must not be read as one scale and offset
+        // (the kernels' uniform fast path). Each maps its raw record to x = (3, 1).
+        for (prep, raw) in [(Preprocessing(scale: [2, 2], offset: [-1, -1]), [Float(2), 1]),
+                            (Preprocessing(scale: [2, 2], offset: [-1, -3]), [2, 2]),
+                            (Preprocessing(scale: [2, 1], offset: [-1, -1]), [2, 2])] {
+            let m = InferenceModel(try Self.tinyModel(master: true, preprocessing: prep), kernel: kernel)
+            #expect(m.predict(raw, workspace: m.makeWorkspace()) == [1.75, 1.25], "\(prep)")
+            #expect(m.predictBatch(raw + raw, workspace: m.makeWorkspace()).outputs == [1.75, 1.25, 1.75, 1.25],
+                    "\(prep)")
+        }
         // Batched: the same three records in one call.
         let batch = model.predictBatch([2, 1, 1, 2, 1.5, 1.5], workspace: ws)
         // raw (1, 2) -> x = (1, 3): leaf 0, y = (1, 2); master h = 4, m = (4, 0); out = (2.5, 1).

@@ -103,6 +103,10 @@ typedef struct fff_plan {
     const float *leaf_w2_scale;   /* [L][output_stride] */
     const float *master_w1_scale; /* [M] */
     const float *master_w2_scale; /* [output_stride] */
+    /* 1 when scale[i] and offset[i] are the same for every i < input_width (a scalar PREP,
+     * spec §8, or equal values): the kernels then read scale[0] and offset[0] only. 0 otherwise
+     * (always correct). Last in the struct so that the layout of the fields above is unchanged. */
+    int32_t prep_uniform;
 } fff_plan;
 
 /*
