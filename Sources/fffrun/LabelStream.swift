@@ -174,10 +174,6 @@ final class LabelStream {
                     throw Self.failure(error, subject: subject)
                 }
                 guard let run, run.count > 0 else { break }
-                if run.count > scratch.count {
-                    scratch.deallocate()
-                    scratch = .allocate(capacity: run.count)
-                }
                 // Every label up to the first that is not plain (the slow path reports it).
                 var good = 0
                 if reader.runDecoder.recordsAreBytes, run.recordBytes == 1, let base = run.bytes.baseAddress {
@@ -188,6 +184,11 @@ final class LabelStream {
                         good += 1
                     }
                 } else {
+                    // Only this path decodes to Float: the scratch grows here, not for byte labels.
+                    if run.count > scratch.count {
+                        scratch.deallocate()
+                        scratch = .allocate(capacity: run.count)
+                    }
                     let decoded = reader.runDecoder.decode(run, records: 0..<run.count, into: scratch.baseAddress!)
                     while good < decoded, let index = classIndex(scratch[good]) {
                         out[done + good] = Int32(index)
