@@ -1,6 +1,6 @@
 /*
  * Random models and workspaces for the C harnesses (kernel_harness.c, roofline.c,
- * kernel_compare.c): weights of every element type in the kernels' packed layout (values
+ * kernel_compare.c, batch_profile.c): weights of every element type in the kernels' packed layout (values
  * random, so the layout only matters for where bytes are, not for what they mean), plans and
  * workspaces. Private to Benchmarks/.
  */
@@ -14,6 +14,9 @@
 #include <time.h>
 
 #include "CFFFKernels.h"
+
+/* Each harness uses some of these helpers; the others are not warnings. */
+#pragma clang diagnostic ignored "-Wunused-function"
 
 static void *hm_bytes(int64_t n)
 {
