@@ -157,6 +157,7 @@ static void hm_plan(fff_plan *p, int I, int O, int d, int H, int M, int K, int w
         p->master_w2 = hm_weights(wt, M * Op, 0.05f); p->master_b2 = hm_floats(Op, 0.05f);
         p->master_w1_scale = hm_scales(wt, M); p->master_w2_scale = hm_scales(wt, Op);
     }
+    p->prefetch_weights = fff_plan_prefetch_rule(p); /* as InferenceModel sets it */
 }
 
 static void hm_free_plan(fff_plan *p)

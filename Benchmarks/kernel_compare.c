@@ -79,6 +79,7 @@ static int check(int models)
             if (!fff_kernel_supported(K)) continue;
             fff_plan p;
             hm_plan(&p, I, O, d, H, M, K, wt, nt, act, prep, seed);
+            p.prefetch_weights = m % 2; /* too small for the rule: forced, to cover the path */
             const int64_t Ip = hm_stride(I), Op = hm_stride(O);
             fff_workspace w;
             hm_workspace(&w, Ip, Op, H, M, B);

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "activation.h"
 #include "include/CFFFKernels.h"
@@ -41,6 +42,27 @@ int fff_kernel_supported(int kernel)
     default:
         return 0;
     }
+}
+
+static int64_t element_bytes(int32_t type)
+{
+    switch (type) {
+    case FFF_ELEMENT_FLOAT16:
+    case FFF_ELEMENT_BFLOAT16: return 2;
+    case FFF_ELEMENT_INT8_ROW: return 1;
+    default: return 4;
+    }
+}
+
+int fff_plan_prefetch_rule(const fff_plan *p)
+{
+    const int64_t leaves = (int64_t)1 << p->depth, nodes = leaves - 1;
+    const int64_t I = p->input_stride, O = p->output_stride;
+    const double bytes = (double)nodes * I * element_bytes(p->node_type)
+        + (double)(leaves * p->leaf_width + p->master_width) * (I + O) * element_bytes(p->weight_type);
+    long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (l2 <= 0) l2 = 1 << 20;
+    return bytes > 32.0 * (double)l2;
 }
 
 int fff_kernel_lanes(int kernel)

@@ -129,6 +129,7 @@ public final class InferenceModel: @unchecked Sendable {
         p.kernel = kernel.code
         p.node_type = Int32(nt.rawValue)
         p.weight_type = Int32(wt.rawValue)
+        p.prefetch_weights = Int32(fff_plan_prefetch_rule(&p))
 
         if let pre = model.preprocessing {
             let scale = region(scaleAt, Ip), offset = region(offsetAt, Ip)

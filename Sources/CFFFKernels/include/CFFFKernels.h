@@ -107,6 +107,10 @@ typedef struct fff_plan {
      * spec §8, or equal values): the kernels then read scale[0] and offset[0] only. 0 otherwise
      * (always correct). Last in the struct so that the layout of the fields above is unchanged. */
     int32_t prep_uniform;
+    /* 1 when the batched path should prefetch each next group's node row and leaf into L2
+     * while it computes the current group: fff_plan_prefetch_rule() says when (weights far
+     * larger than the L2). 0 never prefetches (always correct). */
+    int32_t prefetch_weights;
 } fff_plan;
 
 /*
@@ -137,6 +141,15 @@ int fff_kernel_lanes(int kernel);
 /* The fastest supported path by the benchmarks' rule (see kernels.c): avx512 where supported,
  * else avx2, else portable. Deterministic: the same CPU always gets the same path. */
 int fff_kernel_best(void);
+
+/* What plan.prefetch_weights should be for a plan whose shape and types are set: 1 when all
+ * its weights (node rows, leaves, master, as packed) exceed 32 times this core's L2 (sysconf;
+ * 1 MiB when unknown), that is when they come from memory rather than from a cache. Measured
+ * on a Zen 4 with 1 MiB of L2 and 32 MB of L3 (BENCHMARKS.md, "Prefetching the next group's
+ * weights"): batched 768 -> 768 depth-12 trees of 38 to 214 MB 1.15x to 1.31x faster; trees in
+ * L3 (2.4 to 13 MB) gained nothing clear (0.94x to 1.12x from run to run), and the paper's
+ * 0.5 MB tree, in L2, lost (0.89x). */
+int fff_plan_prefetch_rule(const fff_plan *plan);
 
 /* The path FFF_KERNEL asks for: FFF_KERNEL_* , -1 when the variable is unset or empty, -2 when
  * it holds anything but `portable`, `avx2` or `avx512`. */
