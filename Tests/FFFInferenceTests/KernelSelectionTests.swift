@@ -34,7 +34,7 @@ import Testing
 
     /// fff_plan_prefetch_rule: prefetch when all the weights exceed 32 times this core's L2, at
     /// the byte: one leaf of one unit with no outputs weighs input_stride * 4 bytes.
-    @Test func prefetchRuleAtFourTimesTheL2() {
+    @Test func prefetchRuleAtThirtyTwoTimesTheL2() {
         var l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
         if l2 <= 0 { l2 = 1 << 20 }
         var p = fff_plan()
