@@ -115,7 +115,11 @@ class Harness:
         if not Harness._hook_installed:
             sys.addaudithook(_audit)
             Harness._hook_installed = True
-        faulthandler.enable()
+        # A crash prints the Python stack. Under pytest its own faulthandler is already on and
+        # writes to the real stderr; enabling again would send the stack to the test's captured
+        # stderr, which a crash loses.
+        if not faulthandler.is_enabled():
+            faulthandler.enable()
         for codec in WARM_CODECS:  # codecs load on first use: load them outside the checks
             codecs.lookup(codec)
 
