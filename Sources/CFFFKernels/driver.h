@@ -108,13 +108,14 @@ INL const void *FN(wat)(const int T, const void *w, int64_t i)
     }
 }
 
-/* Every line of [from, to) fetched into L2 (prefetcht1), for a weight block the batched path
- * reads next when the weights live beyond the caches (plan.prefetch_weights): a whole node row
- * or leaf, since the hardware prefetcher only starts after the first misses and stops at page
- * boundaries. */
-INL void FN(prefetch_l2)(const void *from, const void *to)
+/* Every line of elements first ..< first + count of `w` (type T) fetched into L2 (prefetcht1),
+ * for a weight block the batched path reads next when the weights live beyond the caches
+ * (plan.prefetch_weights): a whole node row or leaf, since the hardware prefetcher only starts
+ * after the first misses and stops at page boundaries. */
+INL void FN(prefetch_l2)(const int T, const void *w, int64_t first, int64_t count)
 {
-    for (const char *a = (const char *)from; a < (const char *)to; a += 64) __builtin_prefetch(a, 0, 2);
+    const char *end = (const char *)FN(wat)(T, w, first + count);
+    for (const char *a = (const char *)FN(wat)(T, w, first); a < end; a += 64) __builtin_prefetch(a, 0, 2);
 }
 
 #define FOR_EACH_TYPE(X) X(0) X(1) X(2) X(3)
@@ -833,8 +834,8 @@ INL void FN(finish)(const fff_plan *p, const fff_workspace *ws, int i, int j, in
         const int64_t leaf = n - nodes;
         if (p->prefetch_weights && e < j) {
             const int64_t next = node[perm[e]] - nodes;
-            FN(prefetch_l2)(FN(wat)(WT, p->leaf_w1, next * H * I), FN(wat)(WT, p->leaf_w1, (next + 1) * H * I));
-            FN(prefetch_l2)(FN(wat)(WT, p->leaf_w2, next * H * O), FN(wat)(WT, p->leaf_w2, (next + 1) * H * O));
+            FN(prefetch_l2)(WT, p->leaf_w1, next * H * I, H * I);
+            FN(prefetch_l2)(WT, p->leaf_w2, next * H * O, H * O);
         }
         const void *w1 = FN(wat)(WT, p->leaf_w1, leaf * H * I);
         const void *w2 = FN(wat)(WT, p->leaf_w2, leaf * H * O);
@@ -928,8 +929,7 @@ INL void FN(predict_batch_any)(const fff_plan *p, const fff_workspace *ws, const
                 int j = i + 1;
                 while (j < nb && node[perm[j]] == n) j++;
                 if (p->prefetch_weights && j < nb)
-                    FN(prefetch_l2)(FN(wat)(NT, p->node_w, (int64_t)node[perm[j]] * I),
-                                    FN(wat)(NT, p->node_w, (int64_t)node[perm[j]] * I + I));
+                    FN(prefetch_l2)(NT, p->node_w, (int64_t)node[perm[j]] * I, I);
                 const void *w = FN(wat)(NT, p->node_w, (int64_t)n * I);
                 const float bias = p->node_b[n];
                 const float scale = NT == FFF_ELEMENT_INT8_ROW ? p->node_scale[n] : 1.0f;
